@@ -1,0 +1,42 @@
+# driftgate: two commands to start (`make demo`, `make test`); `make install` is the shared first step.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20,22
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install demo test synth bench clean
+
+install: $(VENV)/.installed node_modules/.installed
+
+# Pinned Python dependencies (torch 2.13.0 CPU installs from a local file), then our package in
+# editable mode. Re-runs only when the lock or pyproject changes.
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+# The CDK CLI, pinned in package-lock.json, installed into the repo (never globally).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: install
+	$(VENV)/bin/driftgate local selfcheck
+
+test: install
+	$(PY) -m pytest
+
+synth: install
+	npx cdk synth --quiet
+
+bench: install
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .driftgate

@@ -1,0 +1,115 @@
+"""Routes moto's Lambda invocations to the project's real handlers, in this process."""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import threading
+import traceback
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+from unittest import mock
+
+from moto.awslambda_simple.models import LambdaSimpleBackend
+
+# Handlers mutate nothing global but os.environ is process-wide: one invocation at a time.
+_INVOKE_LOCK = threading.RLock()
+
+
+@dataclass(frozen=True)
+class LocalFunction:
+    logical_id: str
+    name: str
+    arn: str
+    handler: str
+    environment: dict[str, str]
+    timeout_s: int
+    memory_mb: int
+
+
+@dataclass
+class LambdaContext:
+    """What the Lambda runtime passes as ``context`` (the fields Powertools reads)."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    timeout_s: int
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.timeout_s * 1000
+
+
+@contextmanager
+def _environment(variables: dict[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+class Dispatcher:
+    """Owns the mapping from function name/ARN to handler and patches moto's simple Lambda backend."""
+
+    def __init__(self, region: str, local_environment: dict[str, str]) -> None:
+        self.region = region
+        self.local_environment = local_environment
+        self.functions: dict[str, LocalFunction] = {}
+        self.invocations: list[tuple[str, dict[str, Any]]] = []
+        self._patch = mock.patch.object(
+            LambdaSimpleBackend, "invoke", new=lambda _backend, *args: self._moto_invoke(*args))
+
+    def add(self, function: LocalFunction) -> None:
+        for key in (function.name, function.arn, function.logical_id):
+            self.functions[key] = function
+
+    def start(self) -> None:
+        self._patch.start()
+
+    def stop(self) -> None:
+        self._patch.stop()
+
+    def lookup(self, name_or_arn: str) -> LocalFunction:
+        key = name_or_arn.split(":function:")[-1].split(":")[0] if ":function:" in name_or_arn else name_or_arn
+        return self.functions[key]
+
+    def call(self, function: LocalFunction, event: Any) -> Any:
+        """Runs the real handler with the function's environment, as the Lambda runtime would."""
+        module_name, handler_name = function.handler.rsplit(".", 1)
+        context = LambdaContext(function.name, function.arn, function.memory_mb, function.timeout_s)
+        with _INVOKE_LOCK:
+            variables = {
+                **function.environment,
+                **self.local_environment,
+                "AWS_REGION": self.region,
+                "AWS_DEFAULT_REGION": self.region,
+                "AWS_LAMBDA_FUNCTION_NAME": function.name,
+            }
+            with _environment(variables):
+                self.invocations.append((function.logical_id, event))
+                handler = getattr(importlib.import_module(module_name), handler_name)
+                return handler(event, context)
+
+    def _moto_invoke(self, function_name: str, qualifier: Any, body: Any, headers: Any,
+                     response_headers: dict[str, str]) -> bytes:
+        function = self.lookup(function_name)
+        event = json.loads(body) if body else {}
+        try:
+            result = self.call(function, event)
+        except Exception as exc:  # the Lambda runtime's contract: an error payload, not a crash
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({
+                "errorType": type(exc).__name__,
+                "errorMessage": str(exc),
+                "stackTrace": traceback.format_exception(exc)[-5:],
+            }).encode()
+        return json.dumps(result, default=str).encode()

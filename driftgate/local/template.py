@@ -1,0 +1,15 @@
+"""Synthesizes the CDK app in-process and returns the stack's CloudFormation template."""
+from __future__ import annotations
+
+import tempfile
+from typing import Any
+
+from infra.app import STACK_NAME, build_app
+
+
+def synthesize(context: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The template ``cdk deploy`` would ship, with asset bundling skipped (no pip, no Docker):
+    the local mode runs the handlers from this checkout instead of from the bundle."""
+    with tempfile.TemporaryDirectory(prefix="driftgate-synth-") as outdir:
+        app = build_app({"aws:cdk:bundling-stacks": [], **(context or {})}, outdir=outdir, nag=False)
+        return app.synth().get_stack_by_name(STACK_NAME).template

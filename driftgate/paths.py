@@ -1,0 +1,21 @@
+"""Where things live, found from this file, never from the current directory."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    """The real interaction data (``../shared/data`` beside the checkout), or ``$DRIFTGATE_DATA``."""
+    override = os.environ.get("DRIFTGATE_DATA")
+    return Path(override) if override else REPO_ROOT.parent / "shared" / "data"
+
+
+def state_dir() -> Path:
+    """Local caches (tiny base model, local stack state): ``$DRIFTGATE_HOME`` or ``.driftgate/``."""
+    override = os.environ.get("DRIFTGATE_HOME")
+    path = Path(override) if override else REPO_ROOT / ".driftgate"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,48 @@
+"""RecordFailure: stores why a run failed, for the operators and the notification."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.common.repositories import repositories
+from functions.monitor.trigger import release
+from functions.pipeline.models import FailureInput
+
+logger = Logger()
+tracer = Tracer()
+
+
+def describe_error(error: dict[str, Any]) -> tuple[str, str]:
+    """Step Functions' Catch gives ``{"Error", "Cause"}``; a Lambda's Cause is its error payload."""
+    name = str(error.get("Error", "Unknown"))
+    cause = str(error.get("Cause", ""))
+    try:
+        payload = json.loads(cause)
+        cause = f"{payload.get('errorType', name)}: {payload.get('errorMessage', cause)}"
+    except (ValueError, AttributeError):
+        pass
+    return name, cause
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    failure = FailureInput.model_validate(event)
+    model = str(failure.input.get("model") or "unknown")
+    error, cause = describe_error(failure.error)
+    repos = repositories()
+    repos.state.record_run(model, failure.execution_arn, "FAILED", error=error, cause=cause,
+                           reason=failure.input.get("reason"))
+    release(repos, model)
+    logger.warning("pipeline run failed", extra={"model": model, "error": error, "cause": cause})
+    return {
+        "status": "FAILED",
+        "model": model,
+        "execution_arn": failure.execution_arn,
+        "error": error,
+        "cause": cause,
+        "message": f"driftgate retrain for {model} failed ({error}): {cause}. Production adapter unchanged.",
+    }

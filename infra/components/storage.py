@@ -1,0 +1,99 @@
+"""Where interactions, scores, adapters and the registry are kept."""
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+
+class Storage(Construct):
+    """A customer-managed KMS key, the S3 buckets (raw interactions, artifacts, access logs) and
+    the DynamoDB tables (interactions and scores; state: windows, registry, locks)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, raw_retention_days: int) -> None:
+        super().__init__(scope, construct_id)
+        self.key = kms.Key(
+            self, "DataKey", enable_key_rotation=True, description="driftgate data at rest",
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        # S3 server access logs cannot be delivered to a KMS-encrypted bucket: SSE-S3 here.
+        self.access_logs_bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.raw_bucket = self._data_bucket(
+            "RawInteractions",
+            versioned=False,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    transitions=[s3.Transition(storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                                               transition_after=Duration.days(30))],
+                    expiration=Duration.days(raw_retention_days),
+                    abort_incomplete_multipart_upload_after=Duration.days(7),
+                )
+            ],
+        )
+        # Adapters are versions: S3 versioning keeps every write recoverable.
+        self.artifacts_bucket = self._data_bucket(
+            "Artifacts",
+            versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    noncurrent_version_expiration=Duration.days(90),
+                    abort_incomplete_multipart_upload_after=Duration.days(7),
+                )
+            ],
+        )
+        self.interactions_table = self._table(
+            "Interactions",
+            partition_key="request_id",
+            sort_key=None,
+        )
+        # Windows of one model in time order, for aggregates and dataset preparation.
+        self.interactions_table.add_global_secondary_index(
+            index_name="by-model-time",
+            partition_key=dynamodb.Attribute(name="model", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="received_at", type=dynamodb.AttributeType.STRING),
+        )
+        self.state_table = self._table("State", partition_key="pk", sort_key="sk")
+
+    def _data_bucket(self, construct_id: str, *, versioned: bool, lifecycle_rules: list[s3.LifecycleRule]) -> s3.Bucket:
+        return s3.Bucket(
+            self,
+            construct_id,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            versioned=versioned,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_logs_bucket,
+            server_access_logs_prefix=f"{construct_id.lower()}/",
+            lifecycle_rules=lifecycle_rules,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+    def _table(self, construct_id: str, *, partition_key: str, sort_key: str | None) -> dynamodb.Table:
+        return dynamodb.Table(
+            self,
+            construct_id,
+            partition_key=dynamodb.Attribute(name=partition_key, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=sort_key, type=dynamodb.AttributeType.STRING) if sort_key else None,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute="expires_at",
+            removal_policy=RemovalPolicy.RETAIN,
+        )

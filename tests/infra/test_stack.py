@@ -1,0 +1,139 @@
+"""The synthesized template holds each resource, configured as the README promises."""
+from __future__ import annotations
+
+from aws_cdk.assertions import Match
+
+
+def test_data_buckets_encrypted_with_kms_versioned_private_logged(template) -> None:
+    template.has_resource_properties("AWS::S3::Bucket", {
+        "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+            {"BucketKeyEnabled": True, "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms",
+                                                                          "KMSMasterKeyID": Match.any_value()}}]},
+        "VersioningConfiguration": {"Status": "Enabled"},
+        "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                           "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+        "LoggingConfiguration": {"DestinationBucketName": Match.any_value(), "LogFilePrefix": "artifacts/"},
+        "LifecycleConfiguration": {"Rules": Match.array_with([Match.object_like(
+            {"NoncurrentVersionExpiration": {"NoncurrentDays": 90}})])},
+    })
+    template.has_resource_properties("AWS::S3::Bucket", {
+        "LoggingConfiguration": {"DestinationBucketName": Match.any_value(), "LogFilePrefix": "rawinteractions/"},
+        "LifecycleConfiguration": {"Rules": Match.array_with([Match.object_like(
+            {"ExpirationInDays": 365, "Transitions": [{"StorageClass": "STANDARD_IA", "TransitionInDays": 30}]})])},
+    })
+
+
+def test_every_bucket_denies_plain_http(template) -> None:
+    buckets = template.find_resources("AWS::S3::Bucket")
+    policies = template.find_resources("AWS::S3::BucketPolicy", {"Properties": {"PolicyDocument": {"Statement": Match.array_with([
+        Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}}})
+    assert len(buckets) == 3 and len(policies) == 3
+
+
+def test_tables_have_pitr_and_customer_managed_encryption(template) -> None:
+    tables = template.find_resources("AWS::DynamoDB::Table", {"Properties": {
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": Match.any_value()},
+        "BillingMode": "PAY_PER_REQUEST",
+    }})
+    assert len(tables) == 2
+    template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+
+
+def test_api_uses_iam_auth_validation_throttling_and_access_logs(template) -> None:
+    methods = template.find_resources("AWS::ApiGateway::Method")
+    assert methods and all(m["Properties"]["AuthorizationType"] == "AWS_IAM"
+                           for m in methods.values() if m["Properties"]["HttpMethod"] != "OPTIONS")
+    template.has_resource_properties("AWS::ApiGateway::Method", {
+        "HttpMethod": "ANY", "AuthorizationType": "AWS_IAM", "RequestValidatorId": Match.any_value(),
+        "Integration": {"Type": "AWS_PROXY"},
+    })
+    template.has_resource_properties("AWS::ApiGateway::RequestValidator",
+                                     {"ValidateRequestBody": True, "ValidateRequestParameters": True})
+    template.has_resource_properties("AWS::ApiGateway::Stage", {
+        "TracingEnabled": True,
+        "AccessLogSetting": {"DestinationArn": Match.any_value(), "Format": Match.any_value()},
+        "MethodSettings": Match.array_with([Match.object_like(
+            {"ThrottlingRateLimit": 50, "ThrottlingBurstLimit": 100, "MetricsEnabled": True})]),
+    })
+    template.has_resource_properties("AWS::WAFv2::WebACLAssociation", {"ResourceArn": Match.any_value()})
+
+
+def test_functions_are_current_python_traced_and_bounded(template) -> None:
+    functions = template.find_resources("AWS::Lambda::Function")
+    assert len(functions) >= 5
+    for function in functions.values():
+        props = function["Properties"]
+        assert props["Runtime"] == "python3.14"
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert 3 <= props["Timeout"] <= 300 and 128 <= props["MemorySize"] <= 3008
+        assert props["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == "driftgate"
+        assert len(props["Layers"]) == 1
+
+
+def test_function_roles_have_no_managed_policies(template) -> None:
+    roles = template.find_resources("AWS::IAM::Role", {"Properties": {"AssumeRolePolicyDocument": {"Statement": [
+        Match.object_like({"Principal": {"Service": "lambda.amazonaws.com"}})]}}})
+    assert len(roles) >= 5
+    assert all("ManagedPolicyArns" not in role["Properties"] for role in roles.values())
+
+
+def test_state_machine_logs_all_traces_and_has_lambda_tasks_and_choice(template) -> None:
+    template.has_resource_properties("AWS::StepFunctions::StateMachine", {
+        "LoggingConfiguration": {"Level": "ALL", "IncludeExecutionData": True, "Destinations": Match.any_value()},
+        "TracingConfiguration": {"Enabled": True},
+    })
+    definition = _definition(template)
+    states = definition["States"]
+    lambda_tasks = [n for n, s in states.items()
+                    if s["Type"] == "Task" and s["Resource"].startswith(f"GetAtt:{n}Function")]
+    assert {"PrepareDataset", "FinishRun", "RecordFailure"} <= set(lambda_tasks)
+    assert any(s["Type"] == "Choice" for s in states.values())
+    for name in ("PrepareDataset", "FinishRun"):
+        assert states[name]["Catch"][0]["Next"] == "RecordFailure"
+        assert states[name]["Retry"][0]["MaxAttempts"] == 3
+        assert states[name]["TimeoutSeconds"] == 300
+    assert states["RecordFailure"]["Next"] == "NotifyFailure" and states["NotifyFailure"]["Next"] == "Failed"
+    assert "sns:publish" in str(states["NotifyFailure"]["Resource"])
+
+
+def test_schedule_runs_the_drift_check(template) -> None:
+    template.has_resource_properties("AWS::Events::Rule", {
+        "ScheduleExpression": "rate(1 hour)",
+        "Targets": [Match.object_like({"Arn": {"Fn::GetAtt": [Match.string_like_regexp("DriftCheck"), "Arn"]},
+                                       "RetryPolicy": {"MaximumRetryAttempts": 2}})],
+    })
+
+
+def test_topic_is_encrypted_and_tls_only(template) -> None:
+    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    template.has_resource_properties("AWS::SNS::TopicPolicy", {"PolicyDocument": {"Statement": Match.array_with([
+        Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}})
+
+
+def test_settings_come_from_context(tmp_path) -> None:
+    from aws_cdk.assertions import Template
+
+    from infra.app import STACK_NAME, build_app
+
+    app = build_app({"aws:cdk:bundling-stacks": [], "driftgate:drift_schedule": "rate(15 minutes)",
+                     "driftgate:api_rate_limit": "7", "driftgate:enable_waf": "false"}, outdir=str(tmp_path), nag=False)
+    template = Template.from_stack(app.node.find_child(STACK_NAME))
+    template.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "rate(15 minutes)"})
+    template.has_resource_properties("AWS::ApiGateway::Stage", {"MethodSettings": Match.array_with([
+        Match.object_like({"ThrottlingRateLimit": 7})])})
+    template.resource_count_is("AWS::WAFv2::WebACL", 0)
+
+
+def _definition(template) -> dict:
+    import json
+
+    (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    # Tokens (ARNs) sit inside JSON strings; a placeholder keeps the document parseable.
+    def placeholder(token: dict) -> str:
+        if "Fn::GetAtt" in token:
+            return "GetAtt:" + ".".join(token["Fn::GetAtt"])
+        return "Ref:" + str(token.get("Ref"))
+
+    return json.loads("".join(p if isinstance(p, str) else placeholder(p) for p in parts))

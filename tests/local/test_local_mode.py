@@ -1,0 +1,80 @@
+"""The local mode runs the synthesized stack on moto with the real handlers."""
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from typer.testing import CliRunner
+
+from driftgate.local.deployment import REGION
+
+
+def test_deploys_every_resource_of_the_template(local, synthesized_template) -> None:
+    for resource_type in ("AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::Lambda::Function",
+                          "AWS::StepFunctions::StateMachine", "AWS::SNS::Topic", "AWS::Events::Rule"):
+        expected = [lid for lid, r in synthesized_template["Resources"].items() if r["Type"] == resource_type]
+        assert sorted(local.resources_of_type(resource_type)) == sorted(expected)
+    artifacts = local.find("AWS::S3::Bucket", "StorageArtifacts")
+    assert boto3.client("s3", region_name=REGION).get_bucket_versioning(Bucket=artifacts)["Status"] == "Enabled"
+
+
+def test_state_machine_is_the_synthesized_definition(local) -> None:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    definition = json.loads(sfn.describe_state_machine(stateMachineArn=local.state_machine_arn)["definition"])
+    prepare = definition["States"]["PrepareDataset"]
+    assert prepare["Resource"] == local.function("PrepareDataset").arn
+    assert prepare["Catch"][0]["Next"] == "RecordFailure"
+
+
+def test_api_request_reaches_the_real_handler(local) -> None:
+    response = local.api("GET", "/v1/health")
+    assert response.status == 200 and response.json() == {"status": "ok", "service": "driftgate"}
+    assert local.api("GET", "/v1/no-such-route").status == 404
+    assert [lid for lid, _ in local.dispatcher.invocations].count(local.function("ApiHandler").logical_id) == 2
+
+
+def test_execution_succeeds_through_real_handlers(local) -> None:
+    seen: list[str] = []
+    result = local.run({"model": "support-bot", "reason": "test"}, on_state=seen.append)
+    assert result.status == "SUCCEEDED"
+    assert seen == ["PrepareDataset", "EnoughData?", "NotEnoughData", "FinishRun", "NotifyOutcome", "Done"]
+    assert result.output["dataset"]["available_records"] == 0 and result.output["dataset"]["enough"] is False
+    # FinishRun really wrote the run record through the state table.
+    table = boto3.resource("dynamodb", region_name=REGION).Table(local.find("AWS::DynamoDB::Table", "StorageState"))
+    runs = table.scan()["Items"]
+    assert any(item["sk"].startswith("RUN#") and item["status"] == "SKIPPED" for item in runs)
+
+
+def test_failing_task_ends_in_the_failure_path_with_a_notification(local) -> None:
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue_url = sqs.create_queue(QueueName="operator-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    boto3.client("sns", region_name=REGION).subscribe(
+        TopicArn=local.find("AWS::SNS::Topic", "Notifications"), Protocol="sqs", Endpoint=queue_arn)
+
+    # An invalid model name fails PrepareDataset's input validation: a real handler error.
+    result = local.run({"model": "not a valid name!", "reason": "test"})
+
+    assert result.status == "FAILED" and result.error == "RetrainFailed"
+    assert result.states == ["PrepareDataset", "RecordFailure", "NotifyFailure", "Failed"]
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    notification = json.loads(json.loads(messages[0]["Body"])["Message"])
+    assert notification["status"] == "FAILED" and "ValidationError" in notification["cause"]
+
+
+def test_schedule_invokes_the_drift_check(local) -> None:
+    (result,) = local.fire_schedule()
+    assert result == {"checks": [{"model": "support-bot", "status": "no-baseline", "baseline_quality": None,
+                                  "current_quality": None, "delta": None, "n": 0, "execution_arn": None,
+                                  "detail": "no baseline frozen yet"}]}
+
+
+@pytest.mark.slow
+def test_selfcheck_command_prints_states_and_succeeds() -> None:
+    from driftgate.cli import app
+
+    result = CliRunner().invoke(app, ["local", "selfcheck"])
+    assert result.exit_code == 0, result.output
+    for state in ("PrepareDataset", "FinishRun", "Done", "SUCCEEDED"):
+        assert state in result.output
