@@ -1,14 +1,25 @@
 """The driftgate REST API (API Gateway proxy → this Lambda). Routes are typed with pydantic;
 Powertools validates requests and serves the OpenAPI document."""
 # No `from __future__ import annotations` here: Powertools reads the route signatures at runtime.
+import base64
+import json
+from typing import Annotated, Optional
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from functions.common.exceptions import DriftgateError
+from functions.api.models import FeedbackIn, FeedbackOut, IngestRequest, IngestResponse, ModelName, QualityOut
+from functions.common.exceptions import BadRequestError, DriftgateError, PayloadTooLargeError
+from functions.interactions import service
+
+MAX_BODY_BYTES = 1024 * 1024
 
 logger = Logger()
 tracer = Tracer()
@@ -21,23 +32,103 @@ class Health(BaseModel):
     service: str
 
 
+def _error(status: int, message: str, **extra) -> Response:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
+                    body={"message": message, **extra})
+
+
 @app.exception_handler(DriftgateError)
 def handle_domain_error(error: DriftgateError) -> Response:
     """Every domain error maps to its HTTP status here, and only here."""
     if error.status >= 500:
         logger.exception("request failed")
-    return Response(status_code=error.status, content_type=content_types.APPLICATION_JSON,
-                    body={"message": error.message, "error": type(error).__name__})
+    return _error(error.status, error.message, error=type(error).__name__)
+
+
+def _body_size() -> int:
+    event = app.current_event
+    if event.body is None:
+        return 0
+    return len(base64.b64decode(event.body)) if event.is_base64_encoded else len(event.body.encode("utf-8", "surrogatepass"))
+
+
+def _too_large() -> Response | None:
+    if _body_size() > MAX_BODY_BYTES:
+        return handle_domain_error(PayloadTooLargeError(f"request body exceeds {MAX_BODY_BYTES} bytes"))
+    return None
+
+
+# Powertools validates (and so parses) the body before any middleware of ours runs: the size
+# check therefore also runs in the handlers of parse and validation errors, so 413 wins.
+@app.exception_handler(UnicodeDecodeError)
+def handle_bad_encoding(error: UnicodeDecodeError) -> Response:
+    return _too_large() or _error(400, "request body is not valid UTF-8", error="BadRequestError")
+
+
+@app.exception_handler(RequestValidationError)
+def handle_validation_error(error: RequestValidationError) -> Response:
+    if too_large := _too_large():
+        return too_large
+    if any(detail.get("type") == "json_invalid" for detail in error.errors()):
+        return _error(400, "request body is not valid JSON", error="BadRequestError")
+    problems = []
+    for detail in error.errors():
+        location = ".".join(str(part) for part in detail.get("loc", ()) if part != "body")
+        problems.append({"field": location or "body", "problem": detail.get("msg", detail.get("type", "invalid"))})
+    summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
+    return _error(422, f"invalid request: {summary}", error="ValidationError", problems=problems)
+
+
+def reject_large_bodies(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+    """A valid body over the limit is refused before the route runs."""
+    return _too_large() or next_middleware(app)
+
+
+app.use(middlewares=[reject_large_bodies])
 
 
 @app.get("/v1/health")
-@tracer.capture_method
 def health() -> Health:
     return Health(status="ok", service="driftgate")
 
 
-@app.get("/v1/openapi.json")
-def openapi() -> Response:
+@app.post("/v1/interactions")
+@tracer.capture_method
+def post_interactions(request: IngestRequest) -> IngestResponse:
+    response = service.ingest(request)
+    metrics.add_metric(name="InteractionsAccepted", unit=MetricUnit.Count, value=response.accepted)
+    metrics.add_metric(name="InteractionsDuplicate", unit=MetricUnit.Count, value=response.duplicates)
+    for result in response.results:
+        if result.status == "accepted" and result.quality is not None:
+            metrics.add_metric(name="Quality", unit=MetricUnit.NoUnit, value=result.quality)
+    return response
+
+
+@app.post("/v1/feedback")
+@tracer.capture_method
+def post_feedback(feedback: FeedbackIn) -> FeedbackOut:
+    metrics.add_metric(name="Feedback", unit=MetricUnit.Count, value=1)
+    return service.add_feedback(feedback)
+
+
+@app.get("/v1/models/<model>/quality")
+@tracer.capture_method
+def get_quality(model: Annotated[ModelName, Path()]) -> QualityOut:
+    return service.quality(model)
+
+
+@app.post("/v1/models/<model>/baseline")
+@tracer.capture_method
+def post_baseline(model: Annotated[ModelName, Path()],
+                  window: Annotated[Optional[str], Query(description="window start (ISO 8601); default: latest")] = None,
+                  adapter_version: Annotated[Optional[int], Query(ge=0)] = None) -> QualityOut:
+    """Freezes a window as the model's baseline (the promotion of an adapter does this too)."""
+    return service.freeze_baseline(model, window, adapter_version)
+
+
+@app.get("/v1/openapi.json", include_in_schema=False)
+def openapi():  # noqa: ANN201 - a raw Response; an annotation would enter the schema
+    """The OpenAPI document of this API, generated from the typed routes."""
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON,
                     body=app.get_openapi_json_schema(title="driftgate", version="1.0.0"))
 

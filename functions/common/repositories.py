@@ -83,7 +83,7 @@ class InteractionRepository:
     def count_for_model(self, model: str, since: str | None = None) -> int:
         condition = Key("model").eq(model)
         if since:
-            condition &= Key("received_at").gte(since)
+            condition &= Key("event_time").gte(since)
         kwargs: dict[str, Any] = {"IndexName": "by-model-time", "KeyConditionExpression": condition, "Select": "COUNT"}
         total = 0
         while True:

@@ -43,7 +43,8 @@ class _PipInstallForLambda:
                 sys.executable, "-m", "pip", "install", "--quiet", "--no-compile",
                 "-r", str(REPO_ROOT / "functions" / "requirements.txt"),
                 "--target", str(Path(output_dir) / "python"),
-                "--platform", "manylinux2014_x86_64", "--implementation", "cp",
+                # Lambda's Python 3.14 runs on Amazon Linux 2023 (glibc 2.34).
+                "--platform", "manylinux_2_28_x86_64", "--platform", "manylinux2014_x86_64", "--implementation", "cp",
                 "--python-version", RUNTIME.name.removeprefix("python"), "--only-binary=:all:",
             ],
             check=True,

@@ -61,7 +61,7 @@ class Storage(Construct):
         self.interactions_table.add_global_secondary_index(
             index_name="by-model-time",
             partition_key=dynamodb.Attribute(name="model", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="received_at", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="event_time", type=dynamodb.AttributeType.STRING),
         )
         self.state_table = self._table("State", partition_key="pk", sort_key="sk")
 

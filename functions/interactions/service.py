@@ -1,0 +1,120 @@
+"""What the API does with interactions: score and store them once, join feedback, report quality."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from functions.api.models import (
+    FeedbackIn, FeedbackOut, IngestRequest, IngestResponse, InteractionIn, QualityOut, RecordResult, WindowStats,
+)
+from functions.common.exceptions import BadRequestError, NotFoundError
+from functions.common.repositories import repositories, utc_now
+from functions.common.settings import env_int
+from functions.interactions.store import NewInteraction, interaction_store
+from functions.interactions.windows import stats, window_sk, window_start
+from functions.scoring import score
+
+
+def ingest(request: IngestRequest) -> IngestResponse:
+    received_at = utc_now()
+    hours = env_int("WINDOW_HOURS", 24)
+    store = interaction_store()
+    seen: set[str] = set()
+    candidates: list[NewInteraction] = []
+    day_of: dict[str, str] = {}
+    reports = {}
+    for record in request.interactions:
+        report = score(record.prompt, record.output, record.reference, record.expected_format)
+        reports[record.request_id] = report
+        if record.request_id in seen:  # repeated inside the batch: only the first one counts
+            continue
+        seen.add(record.request_id)
+        moment = record.timestamp or datetime.now(timezone.utc)
+        day_of[record.request_id] = moment.astimezone(timezone.utc).date().isoformat()
+        candidates.append(_new_interaction(record, report, moment, received_at, hours))
+
+    already = store.existing([c.request_id for c in candidates])
+    fresh = [c for c in candidates if c.request_id not in already]
+    inserted: set[str] = set()
+    if fresh:
+        # Raw first: if the DynamoDB write then fails, a retry rewrites the same S3 object.
+        store.write_raw(fresh, day_of)
+        inserted = store.insert(fresh)
+
+    results, counted = [], set()
+    for record in request.interactions:
+        status = "accepted" if record.request_id in inserted and record.request_id not in counted else "duplicate"
+        counted.add(record.request_id)
+        report = reports[record.request_id]
+        results.append(RecordResult(request_id=record.request_id, status=status, exact_match=report.exact_match,
+                                    token_f1=report.token_f1, rouge_l=report.rouge_l, quality=report.quality,
+                                    flags=report.flags))
+    accepted = sum(r.status == "accepted" for r in results)
+    return IngestResponse(accepted=accepted, duplicates=len(results) - accepted, results=results)
+
+
+def _new_interaction(record: InteractionIn, report, moment: datetime, received_at: str, hours: int) -> NewInteraction:
+    window = window_start(moment, hours)
+    event_time = moment.astimezone(timezone.utc).isoformat()
+    scores = report.to_dict()
+    item = {
+        "request_id": record.request_id, "model": record.model, "adapter_version": record.adapter_version,
+        "event_time": event_time, "received_at": received_at, "window": window,
+        "quality": report.quality, "exact_match": report.exact_match, "token_f1": report.token_f1,
+        "rouge_l": report.rouge_l, "flags": report.flags, "scores": scores["scores"],
+        "metadata": record.metadata or {},
+    }
+    raw = {**record.model_dump(mode="json", exclude_none=True), "event_time": event_time,
+           "received_at": received_at, "window": window, "scores": scores}
+    return NewInteraction(request_id=record.request_id, model=record.model, window=window,
+                          item={k: v for k, v in item.items() if v is not None}, raw=raw,
+                          quality=report.quality, exact_match=report.exact_match, flags=tuple(report.flags))
+
+
+def feedback_score(feedback: FeedbackIn) -> float:
+    """Feedback on one scale in [0, 1]: thumbs (-1 → 0, 1 → 1) or stars (1..5 → 0..1)."""
+    scale = feedback.scale or ("thumbs" if feedback.rating in (-1, 1) else "stars")
+    if scale == "thumbs":
+        if feedback.rating not in (-1, 1):
+            raise BadRequestError(f"rating: thumbs feedback must be -1 or 1, got {feedback.rating}")
+        return 1.0 if feedback.rating == 1 else 0.0
+    if not 1 <= feedback.rating <= 5:
+        raise BadRequestError(f"rating: star feedback must be 1..5, got {feedback.rating}")
+    return (feedback.rating - 1) / 4
+
+
+def add_feedback(feedback: FeedbackIn) -> FeedbackOut:
+    value = feedback_score(feedback)
+    stored = {**feedback.model_dump(exclude_none=True), "score": value, "received_at": utc_now()}
+    stored.pop("request_id")
+    record, first = interaction_store().add_feedback(feedback.request_id, stored, value)
+    return FeedbackOut(request_id=feedback.request_id, model=record["model"], feedback_score=value, first_feedback=first)
+
+
+def quality(model: str) -> QualityOut:
+    state = repositories().state
+    windows = state.query(f"MODEL#{model}", "WINDOW#", newest_first=True, limit=1)
+    baseline = state.get(f"MODEL#{model}", "BASELINE")
+    if not windows and not baseline:
+        raise NotFoundError(f"no interactions stored for model {model!r}")
+    current = WindowStats(**stats(windows[0])) if windows else None
+    base = WindowStats(**stats(baseline)) if baseline else None
+    delta = None
+    if current and base and current.mean_quality is not None and base.mean_quality is not None:
+        delta = base.mean_quality - current.mean_quality
+    return QualityOut(model=model, window_hours=env_int("WINDOW_HOURS", 24), current=current, baseline=base,
+                      baseline_adapter_version=baseline.get("adapter_version") if baseline else None, delta=delta)
+
+
+def freeze_baseline(model: str, window: str | None = None, adapter_version: int | None = None) -> QualityOut:
+    """Freezes a window (default: the latest) as the model's baseline, with the adapter it served."""
+    state = repositories().state
+    if window:
+        item = state.get(f"MODEL#{model}", window_sk(window))
+    else:
+        latest = state.query(f"MODEL#{model}", "WINDOW#", newest_first=True, limit=1)
+        item = latest[0] if latest else None
+    if not item:
+        raise NotFoundError(f"no window {window or '(latest)'} for model {model!r}")
+    state.put({**item, "sk": "BASELINE", "window_sk": item["sk"], "adapter_version": adapter_version,
+               "frozen_at": utc_now()})
+    return quality(model)

@@ -1,0 +1,200 @@
+"""Stores accepted interactions exactly once: raw JSON Lines in S3, one item per ``request_id``
+in DynamoDB, and the window aggregates updated in the same DynamoDB transaction as the items
+they count (so a retried batch can neither lose nor double-count a record)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from functions.common.exceptions import NotFoundError
+from functions.common.repositories import from_dynamo, to_dynamo
+from functions.common.settings import env
+from functions.interactions.windows import FLAG_PREFIX, window_sk
+
+TRANSACTION_LIMIT = 100  # DynamoDB's limit of actions per TransactWriteItems
+_serialize = TypeSerializer().serialize
+_deserialize = TypeDeserializer().deserialize
+
+
+@dataclass(frozen=True)
+class NewInteraction:
+    """One scored record ready to store; ``raw`` is the JSON line written to S3."""
+
+    request_id: str
+    model: str
+    window: str
+    item: dict[str, Any]
+    raw: dict[str, Any]
+    quality: float
+    exact_match: int | None
+    flags: tuple[str, ...]
+
+
+class InteractionStore:
+    def __init__(self, *, dynamodb: Any, s3: Any, interactions_table: str, state_table: str, raw_bucket: str) -> None:
+        self.dynamodb = dynamodb
+        self.s3 = s3
+        self.interactions_table = interactions_table
+        self.state_table = state_table
+        self.raw_bucket = raw_bucket
+
+    # -- ingest ----------------------------------------------------------------------------
+    def existing(self, request_ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(request_ids), 100):
+            keys = [{"request_id": {"S": rid}} for rid in request_ids[start:start + 100]]
+            request = {self.interactions_table: {"Keys": keys, "ProjectionExpression": "request_id"}}
+            while request:
+                response = self.dynamodb.batch_get_item(RequestItems=request)
+                found.update(i["request_id"]["S"] for i in response["Responses"].get(self.interactions_table, []))
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def write_raw(self, records: list[NewInteraction], day_of: dict[str, str]) -> list[str]:
+        """One JSON Lines object per (model, day); the key is a hash of its request ids, so a retry
+        of the same batch overwrites the same object instead of adding a copy."""
+        groups: dict[tuple[str, str], list[NewInteraction]] = defaultdict(list)
+        for record in records:
+            groups[(record.model, day_of[record.request_id])].append(record)
+        keys = []
+        for (model, day), group in sorted(groups.items()):
+            digest = hashlib.sha256("\n".join(sorted(r.request_id for r in group)).encode()).hexdigest()[:32]
+            key = f"raw/model={model}/date={day}/{digest}.jsonl"
+            body = "".join(json.dumps(r.raw, ensure_ascii=False, sort_keys=True) + "\n" for r in group)
+            self.s3.put_object(Bucket=self.raw_bucket, Key=key, Body=body.encode(), ContentType="application/x-ndjson")
+            keys.append(key)
+        return keys
+
+    def insert(self, records: list[NewInteraction]) -> set[str]:
+        """Inserts the records that are not stored yet; returns the request ids it inserted."""
+        inserted: set[str] = set()
+        for chunk in _chunks(records):
+            pending = list(chunk)
+            while pending:
+                try:
+                    self.dynamodb.transact_write_items(TransactItems=self._actions(pending))
+                except ClientError as error:
+                    if error.response["Error"]["Code"] != "TransactionCanceledException":
+                        raise
+                    reasons = error.response.get("CancellationReasons") or []
+                    lost = {pending[i].request_id for i, r in enumerate(reasons[:len(pending)])
+                            if r.get("Code") == "ConditionalCheckFailed"}
+                    if not lost:
+                        raise
+                    # A concurrent writer stored these first: they are duplicates now.
+                    pending = [r for r in pending if r.request_id not in lost]
+                    continue
+                inserted.update(r.request_id for r in pending)
+                pending = []
+        return inserted
+
+    def _actions(self, records: list[NewInteraction]) -> list[dict[str, Any]]:
+        actions: list[dict[str, Any]] = [{
+            "Put": {
+                "TableName": self.interactions_table,
+                "Item": {k: _serialize(v) for k, v in to_dynamo(r.item).items()},
+                "ConditionExpression": "attribute_not_exists(request_id)",
+            }
+        } for r in records]
+        windows: dict[tuple[str, str], list[NewInteraction]] = defaultdict(list)
+        for record in records:
+            windows[(record.model, record.window)].append(record)
+        for (model, window), group in sorted(windows.items()):
+            counts: Counter[str] = Counter()
+            for record in group:
+                counts.update(FLAG_PREFIX + flag for flag in record.flags)
+            values: dict[str, Any] = {
+                ":n": len(group),
+                ":q": sum(r.quality for r in group),
+                ":ref": sum(1 for r in group if r.exact_match is not None),
+                ":em": sum(r.exact_match or 0 for r in group),
+                ":start": window,
+                ":model": model,
+            }
+            adds = ["n :n", "sum_quality :q", "n_reference :ref", "sum_exact_match :em"]
+            for i, (flag, count) in enumerate(sorted(counts.items())):
+                adds.append(f"{flag} :f{i}")
+                values[f":f{i}"] = count
+            actions.append({"Update": {
+                "TableName": self.state_table,
+                "Key": {"pk": {"S": f"MODEL#{model}"}, "sk": {"S": window_sk(window)}},
+                "UpdateExpression": "SET #start = :start, model = :model ADD " + ", ".join(adds),
+                "ExpressionAttributeNames": {"#start": "start"},
+                "ExpressionAttributeValues": {k: _serialize(v) for k, v in to_dynamo(values).items()},
+            }})
+        return actions
+
+    # -- feedback --------------------------------------------------------------------------
+    def get(self, request_id: str) -> dict[str, Any]:
+        response = self.dynamodb.get_item(TableName=self.interactions_table, Key={"request_id": {"S": request_id}},
+                                          ConsistentRead=True)
+        if "Item" not in response:
+            raise NotFoundError(f"no interaction with request_id {request_id!r}")
+        return from_dynamo({k: _deserialize(v) for k, v in response["Item"].items()})
+
+    def add_feedback(self, request_id: str, feedback: dict[str, Any], score: float) -> tuple[dict[str, Any], bool]:
+        """Joins feedback to the stored interaction. The first feedback of a record also counts
+        in its window; later feedback replaces the stored one without counting twice."""
+        stored = self.get(request_id)
+        set_feedback = {
+            "TableName": self.interactions_table,
+            "Key": {"request_id": {"S": request_id}},
+            "UpdateExpression": "SET feedback = :f",
+            "ExpressionAttributeValues": {":f": _serialize(to_dynamo(feedback))},
+        }
+        first = {**set_feedback, "ConditionExpression": "attribute_exists(request_id) AND attribute_not_exists(feedback)"}
+        count = {"Update": {
+            "TableName": self.state_table,
+            "Key": {"pk": {"S": f"MODEL#{stored['model']}"}, "sk": {"S": window_sk(stored["window"])}},
+            "UpdateExpression": "ADD feedback_n :one, sum_feedback :s",
+            "ExpressionAttributeValues": {":one": {"N": "1"}, ":s": _serialize(to_dynamo(score))},
+        }}
+        try:
+            self.dynamodb.transact_write_items(TransactItems=[{"Update": first}, count])
+            return stored, True
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+        self.dynamodb.update_item(**set_feedback, ConditionExpression="attribute_exists(request_id)")
+        return stored, False
+
+
+def _chunks(records: list[NewInteraction]) -> list[list[NewInteraction]]:
+    """Splits records so that each transaction's items plus its window updates fit the limit."""
+    chunks: list[list[NewInteraction]] = []
+    current: list[NewInteraction] = []
+    windows: set[tuple[str, str]] = set()
+    for record in records:
+        key = (record.model, record.window)
+        if len(current) + len(windows | {key}) > TRANSACTION_LIMIT:
+            chunks.append(current)
+            current, windows = [], set()
+        current.append(record)
+        windows.add(key)
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+@lru_cache(maxsize=8)
+def _build(region: str | None, interactions_table: str, state_table: str, raw_bucket: str) -> InteractionStore:
+    retries = Config(retries={"max_attempts": 5, "mode": "adaptive"})
+    return InteractionStore(
+        dynamodb=boto3.client("dynamodb", region_name=region, config=retries),
+        s3=boto3.client("s3", region_name=region, config=retries),
+        interactions_table=interactions_table, state_table=state_table, raw_bucket=raw_bucket,
+    )
+
+
+def interaction_store() -> InteractionStore:
+    return _build(os.environ.get("AWS_REGION"), env("INTERACTIONS_TABLE"), env("STATE_TABLE"), env("RAW_BUCKET"))
