@@ -52,9 +52,15 @@ def _body_size() -> int:
     return len(base64.b64decode(event.body)) if event.is_base64_encoded else len(event.body.encode("utf-8", "surrogatepass"))
 
 
-def _too_large() -> Response | None:
+def _rejected_body() -> Response | None:
+    """Size and media type come before content: a 413 or 415 beats any parse error."""
     if _body_size() > MAX_BODY_BYTES:
         return handle_domain_error(PayloadTooLargeError(f"request body exceeds {MAX_BODY_BYTES} bytes"))
+    event = app.current_event
+    content_type = (event.headers.get("content-type") or event.headers.get("Content-Type") or "").lower()
+    if event.body and not content_type.startswith("application/json"):
+        return _error(415, f"Content-Type must be application/json, got {content_type or 'none'!r}",
+                      error="UnsupportedMediaType")
     return None
 
 
@@ -62,13 +68,13 @@ def _too_large() -> Response | None:
 # check therefore also runs in the handlers of parse and validation errors, so 413 wins.
 @app.exception_handler(UnicodeDecodeError)
 def handle_bad_encoding(error: UnicodeDecodeError) -> Response:
-    return _too_large() or _error(400, "request body is not valid UTF-8", error="BadRequestError")
+    return _rejected_body() or _error(400, "request body is not valid UTF-8", error="BadRequestError")
 
 
 @app.exception_handler(RequestValidationError)
 def handle_validation_error(error: RequestValidationError) -> Response:
-    if too_large := _too_large():
-        return too_large
+    if rejected := _rejected_body():
+        return rejected
     if any(detail.get("type") == "json_invalid" for detail in error.errors()):
         return _error(400, "request body is not valid JSON", error="BadRequestError")
     problems = []
@@ -81,7 +87,7 @@ def handle_validation_error(error: RequestValidationError) -> Response:
 
 def reject_large_bodies(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
     """A valid body over the limit is refused before the route runs."""
-    return _too_large() or next_middleware(app)
+    return _rejected_body() or next_middleware(app)
 
 
 app.use(middlewares=[reject_large_bodies])

@@ -38,17 +38,19 @@ class _PipInstallForLambda:
     """Bundles the dependency layer with pip, fetching wheels built for the Lambda platform."""
 
     def try_bundle(self, output_dir: str, *_args: Any, **_kwargs: Any) -> bool:
+        target = str(Path(output_dir) / "python")
+        pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--target", target]
         subprocess.run(
             [
-                sys.executable, "-m", "pip", "install", "--quiet", "--no-compile",
-                "-r", str(REPO_ROOT / "functions" / "requirements.txt"),
-                "--target", str(Path(output_dir) / "python"),
+                *pip, "-r", str(REPO_ROOT / "functions" / "requirements.txt"),
                 # Lambda's Python 3.14 runs on Amazon Linux 2023 (glibc 2.34).
                 "--platform", "manylinux_2_28_x86_64", "--platform", "manylinux2014_x86_64", "--implementation", "cp",
                 "--python-version", RUNTIME.name.removeprefix("python"), "--only-binary=:all:",
             ],
             check=True,
         )
+        # sdist-only pure-Python packages: their dependencies are pinned in requirements.txt.
+        subprocess.run([*pip, "--no-deps", "-r", str(REPO_ROOT / "functions" / "requirements-pure.txt")], check=True)
         return True
 
 
@@ -67,7 +69,7 @@ class DependenciesLayer(Construct):
             "Layer",
             code=lambda_.Code.from_asset(
                 str(REPO_ROOT / "functions"),
-                exclude=["**", "!requirements.txt"],
+                exclude=["**", "!requirements*.txt"],
                 bundling=_local_bundling(_PipInstallForLambda()),
             ),
             compatible_runtimes=[RUNTIME],

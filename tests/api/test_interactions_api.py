@@ -162,6 +162,9 @@ def test_invalid_json_oversized_and_bad_encoding_bodies(local) -> None:
     assert too_large.status == 413 and "exceeds" in too_large.json()["message"]
     not_utf8 = local.api("POST", "/v1/interactions", raw_body=b'{"interactions": "\xff\xfe"}')
     assert not_utf8.status == 400 and "UTF-8" in not_utf8.json()["message"]
+    form = local.api("POST", "/v1/interactions", raw_body="interactions=1",
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert form.status == 415 and "application/json" in form.json()["message"]
     bad_rating = local.api("POST", "/v1/feedback", {"request_id": "x", "rating": 3, "scale": "thumbs"})
     assert bad_rating.status == 400 and "rating" in bad_rating.json()["message"]
     assert stored_counts(local) == before

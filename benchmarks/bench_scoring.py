@@ -1,0 +1,116 @@
+"""Scorer-pack throughput on the real AlpacaEval outputs, plus the quality numbers they yield.
+
+    python benchmarks/bench_scoring.py [--every N]
+
+Scores every AlpacaEval record (5 generators x 805 instructions) against its reference, prints
+records/second/core (scoring is single-threaded pure Python, so records per CPU-second of this
+process is the per-core rate; wall-clock is printed too, it is lower on a busy machine), mean
+quality and flag rates per generator, the agreement of quality with the AlpacaEval judge, and
+finally one JSON line with all of it. ``--every N`` keeps every N-th instruction (quick runs).
+
+``run_pack(records)`` is the reusable piece: records/s of the pack alone on ``records``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from statistics import mean
+from typing import Callable, Iterable, Sequence
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # runnable as a plain script
+
+from functions.scoring import ScoreReport, score  # noqa: E402
+from functions.scoring.agreement import agreement, judged, load_alpaca_eval  # noqa: E402
+
+
+def _score_all(records: Sequence[dict], with_reference: bool = True) -> list[ScoreReport]:
+    return [
+        score(r["prompt"], r["output"] or "", r.get("reference") if with_reference else None)
+        for r in records
+    ]
+
+
+def run_pack(
+    records: Sequence[dict],
+    clock: Callable[[], float] = time.process_time,
+    with_reference: bool = True,
+) -> float:
+    """Records per second for ``score()`` alone over ``records`` (dicts with ``prompt``,
+    ``output`` and optionally ``reference``). The default clock is this process's CPU time, i.e.
+    the rate of one core; pass ``time.perf_counter`` for wall-clock."""
+    start = clock()
+    _score_all(records, with_reference)
+    elapsed = clock() - start
+    return len(records) / elapsed if elapsed > 0 else float("inf")
+
+
+def _timed(records: Sequence[dict], with_reference: bool) -> tuple[list[ScoreReport], float, float]:
+    cpu, wall = time.process_time(), time.perf_counter()
+    reports = _score_all(records, with_reference)
+    return reports, len(records) / (time.process_time() - cpu), len(records) / (time.perf_counter() - wall)
+
+
+def summarise(records: Iterable[dict], reports: Iterable[ScoreReport]) -> dict[str, dict]:
+    by_generator: dict[str, list[ScoreReport]] = defaultdict(list)
+    for r, rep in zip(records, reports):
+        by_generator[r["generator"]].append(rep)
+    out = {}
+    for generator, reps in by_generator.items():
+        flags = Counter(f for rep in reps for f in rep.flags)
+        out[generator] = {
+            "n": len(reps),
+            "mean_quality": round(mean(rep.quality for rep in reps), 4),
+            "mean_rouge_l": round(mean(rep.rouge_l for rep in reps if rep.rouge_l is not None), 4),
+            "mean_token_f1": round(mean(rep.token_f1 for rep in reps if rep.token_f1 is not None), 4),
+            "flag_rates": {f: round(n / len(reps), 4) for f, n in sorted(flags.items())},
+        }
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--every", type=int, default=1, help="keep every N-th instruction")
+    args = parser.parse_args(argv)
+    records = [
+        r for r in load_alpaca_eval() if int(r["id"].rsplit(":", 1)[1]) % args.every == 0
+    ]
+
+    reports, per_core, wall = _timed(records, with_reference=True)
+    _, per_core_no_ref, wall_no_ref = _timed(records, with_reference=False)
+    print(f"scored {len(records)} AlpacaEval records")
+    print(f"with reference:    {per_core:8.1f} records/s/core   ({wall:.1f} records/s wall)")
+    print(f"without reference: {per_core_no_ref:8.1f} records/s/core   ({wall_no_ref:.1f} records/s wall)")
+
+    generators = summarise(records, reports)
+    for generator, stats in generators.items():
+        print(f"{generator:38s} quality {stats['mean_quality']:.3f}  rouge_l {stats['mean_rouge_l']:.3f}  "
+              f"flags {stats['flag_rates']}")
+
+    quality_of = {r["id"]: rep.quality for r, rep in zip(records, reports)}
+    kept = judged(records)
+    agree = agreement(kept, [quality_of[r["id"]] for r in kept])
+    print(f"judge agreement: Spearman {agree.spearman:.3f} over {agree.n_records} records, "
+          f"pairwise accuracy {agree.pairwise_accuracy:.3f} over {agree.n_pairs} pairs")
+
+    result = {
+        "records": len(records),
+        "records_per_s_per_core": round(per_core, 1),
+        "records_per_s_wall": round(wall, 1),
+        "records_per_s_per_core_no_reference": round(per_core_no_ref, 1),
+        "records_per_s_wall_no_reference": round(wall_no_ref, 1),
+        "judge_spearman": round(agree.spearman, 4),
+        "judge_pairwise_accuracy": round(agree.pairwise_accuracy, 4),
+        "judge_records": agree.n_records,
+        "judge_pairs": agree.n_pairs,
+        "generators": generators,
+    }
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
