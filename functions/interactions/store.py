@@ -176,7 +176,7 @@ def _chunks(records: list[NewInteraction]) -> list[list[NewInteraction]]:
     windows: set[tuple[str, str]] = set()
     for record in records:
         key = (record.model, record.window)
-        if len(current) + len(windows | {key}) > TRANSACTION_LIMIT:
+        if current and len(current) + 1 + len(windows | {key}) > TRANSACTION_LIMIT:
             chunks.append(current)
             current, windows = [], set()
         current.append(record)

@@ -174,3 +174,30 @@ def test_openapi_document_lists_the_routes(local) -> None:
     spec = local.api("GET", "/v1/openapi.json").json()
     assert {"/v1/interactions", "/v1/feedback", "/v1/models/{model}/quality"} <= set(spec["paths"])
     assert "IngestRequest" in json.dumps(spec["components"])
+
+
+def test_full_batch_over_several_windows_is_stored_exactly(local) -> None:
+    """100 records (the API's limit) spread over 3 windows need more than one transaction."""
+    records = real_records("alpaca-7b", 100)
+    for i, record in enumerate(records):
+        record["timestamp"] = f"2026-11-{20 + i % 3}T10:00:00Z"
+    response = local.api("POST", "/v1/interactions", {"interactions": records}).json()
+    assert response["accepted"] == 100
+    table = boto3.resource("dynamodb", region_name=REGION).Table(local.find("AWS::DynamoDB::Table", "StorageState"))
+    windows = [i for i in table.scan()["Items"] if i["sk"].startswith("WINDOW#")]
+    assert sorted(int(w["n"]) for w in windows) == [33, 33, 34]
+    assert stored_counts(local)[:2] == (100, 100)
+
+
+def test_transaction_chunks_respect_dynamodb_limit() -> None:
+    from functions.interactions.store import TRANSACTION_LIMIT, NewInteraction, _chunks
+
+    def record(i: int, window: str) -> NewInteraction:
+        return NewInteraction(request_id=str(i), model="m", window=window, item={}, raw={}, quality=1.0,
+                              exact_match=None, flags=())
+
+    for windows in (1, 2, 7):
+        records = [record(i, f"w{i % windows}") for i in range(250)]
+        chunks = _chunks(records)
+        assert sum(len(c) for c in chunks) == 250
+        assert all(len(c) + len({r.window for r in c}) <= TRANSACTION_LIMIT for c in chunks)
