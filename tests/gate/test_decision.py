@@ -1,0 +1,86 @@
+"""The gate's statistics: paired bootstrap on per-example losses, and the guards."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from functions.gate.decision import GateConfig, GateInputError, decide, disparate_impact, paired_bootstrap_ci
+
+
+def rows(losses, split="eval", flags=None, quality=None, metadata=None):
+    return [{"id": f"{split}-{i}", "split": split, "loss": float(loss),
+             "flags": (flags[i] if flags else []), "quality": (quality[i] if quality else 0.8),
+             "metadata": (metadata[i] if metadata else {})} for i, loss in enumerate(losses)]
+
+
+RNG = np.random.default_rng(7)
+BASE = RNG.normal(3.0, 0.5, size=120)
+
+
+def test_clear_improvement_is_promoted_with_numbers() -> None:
+    challenger = BASE - 0.3 + RNG.normal(0, 0.1, size=120)
+    decision = decide(rows(BASE) + rows([2.0] * 10, "golden"), rows(challenger) + rows([2.0] * 10, "golden"))
+    assert decision.decision == "promote"
+    assert decision.n_pairs == 120 and 0.25 < decision.mean_improvement < 0.35
+    assert decision.ci_low > 0 and decision.ci_low < decision.mean_improvement < decision.ci_high
+    assert {g.name for g in decision.guards} == {"golden_loss", "refusal_rate", "pii_rate"}
+
+
+def test_no_real_difference_is_rejected() -> None:
+    noise = BASE + RNG.normal(0, 0.2, size=120)
+    decision = decide(rows(BASE), rows(noise))
+    assert decision.decision == "reject"
+    assert decision.ci_low <= 0 <= decision.ci_high
+    assert "not above the minimum gain" in decision.reasons[0]
+
+
+def test_worse_challenger_is_rejected() -> None:
+    assert decide(rows(BASE), rows(BASE + 0.2)).decision == "reject"
+
+
+def test_min_gain_raises_the_bar() -> None:
+    challenger = BASE - 0.1
+    assert decide(rows(BASE), rows(challenger), GateConfig(min_gain=0.0)).decision == "promote"
+    assert decide(rows(BASE), rows(challenger), GateConfig(min_gain=0.2)).decision == "reject"
+
+
+def test_golden_set_regression_blocks_promotion() -> None:
+    decision = decide(rows(BASE) + rows([2.0] * 10, "golden"), rows(BASE - 0.3) + rows([2.3] * 10, "golden"))
+    assert decision.decision == "reject"
+    assert any("golden_loss" in r for r in decision.reasons)
+
+
+def test_refusal_and_pii_rates_are_guarded() -> None:
+    flags_champion = [[] for _ in BASE]
+    flags_challenger = [["refusal"] if i % 10 == 0 else [] for i in range(120)]
+    decision = decide(rows(BASE, flags=flags_champion), rows(BASE - 0.3, flags=flags_challenger))
+    assert decision.decision == "reject" and any("refusal_rate" in r for r in decision.reasons)
+    pii = [["pii"] if i == 0 else [] for i in range(120)]
+    assert decide(rows(BASE), rows(BASE - 0.3, flags=pii)).decision == "reject"
+
+
+def test_disparate_impact_where_a_protected_attribute_is_declared() -> None:
+    groups = [{"lang": "en" if i % 2 else "es"} for i in range(120)]
+    fair = [0.8] * 120
+    unfair = [0.8 if i % 2 else 0.2 for i in range(120)]
+    assert disparate_impact(rows(BASE, quality=unfair, metadata=groups), "lang", 0.5) == 0.0
+    config = GateConfig(protected_attribute="lang")
+    blocked = decide(rows(BASE, quality=fair, metadata=groups), rows(BASE - 0.3, quality=unfair, metadata=groups), config)
+    assert blocked.decision == "reject" and any("disparate_impact" in r for r in blocked.reasons)
+    allowed = decide(rows(BASE, quality=fair, metadata=groups), rows(BASE - 0.3, quality=fair, metadata=groups), config)
+    assert allowed.decision == "promote"
+
+
+def test_bootstrap_ci_covers_the_true_mean_at_the_stated_rate() -> None:
+    rng = np.random.default_rng(11)
+    covered = sum(
+        low <= 0.1 <= high
+        for low, high in (paired_bootstrap_ci(rng.normal(0.1, 1.0, 80), n_bootstrap=1000, confidence=0.9, seed=s)
+                          for s in range(200))
+    )
+    assert 0.84 <= covered / 200 <= 0.95
+
+
+def test_unpaired_evaluations_are_an_error() -> None:
+    with pytest.raises(GateInputError):
+        decide(rows([1.0, 2.0]), [{"id": "other", "split": "eval", "loss": 1.0}])
