@@ -11,10 +11,11 @@ from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 STACK_WIDE: list[NagPackSuppression] = [
     NagPackSuppression(
         id="AwsSolutions-IAM5",
-        reason="Object-level grants on our own buckets need the key wildcard (bucket/*); the action "
-        "families are the ones CDK's grantRead/grantPut emit (s3:GetObject*, s3:GetBucket*, s3:List*, s3:Abort*).",
+        reason="Object-level grants on our own buckets need a key wildcard, scoped to a prefix where the "
+        "consumer uses one (bucket/datasets/*, bucket/training/*, ...); the action families are the ones CDK's "
+        "grantRead/grantPut emit (s3:GetObject*, s3:GetBucket*, s3:List*, s3:Abort*).",
         applies_to=[
-            RegexAppliesTo(regex=r"/^Resource::<Storage(RawInteractions|Artifacts)[0-9A-F]+\.Arn>\/\*$/g"),
+            RegexAppliesTo(regex=r"/^Resource::<Storage(RawInteractions|Artifacts)[0-9A-F]+\.Arn>\/([a-z]+\/)?\*$/g"),
             "Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", "Action::s3:Abort*",
         ],
     ),
@@ -36,9 +37,21 @@ STACK_WIDE: list[NagPackSuppression] = [
     ),
     NagPackSuppression(
         id="AwsSolutions-IAM5",
-        reason="X-Ray (PutTraceSegments, PutTelemetryRecords) and CloudWatch Logs delivery for Step Functions "
-        "(CreateLogDelivery & co.) accept no resource ARN; a template test keeps '*' to those actions.",
+        reason="X-Ray (PutTraceSegments, PutTelemetryRecords), CloudWatch Logs delivery for Step Functions "
+        "(CreateLogDelivery & co.), ecr:GetAuthorizationToken (training image pull) and cloudwatch:PutMetricData "
+        "(conditioned to SageMaker's namespaces) accept no resource ARN; a template test keeps '*' to those actions.",
         applies_to=["Resource::*"],
+    ),
+    NagPackSuppression(
+        id="AwsSolutions-IAM5",
+        reason="SageMaker jobs are named dg-<uuid> at run time, so Step Functions may create/describe/stop "
+        "training-job/dg-*; the jobs write logs to their own log group's streams (/aws/sagemaker/TrainingJobs:*) "
+        "and read the training source that CDK uploads to the bootstrap asset bucket (assets-bucket/*).",
+        applies_to=[
+            "Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/dg-*",
+            "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/TrainingJobs:*",
+            RegexAppliesTo(regex=r"/^Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-<AWS::AccountId>-<AWS::Region>\/\*$/g"),
+        ],
     ),
     NagPackSuppression(
         id="AwsSolutions-IAM4",

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from constructs import Node
@@ -24,6 +24,18 @@ class Settings:
     cooldown_hours: int = 24
     approval_mode: Literal["auto", "manual"] = "auto"
     training_instance_type: str = "ml.g5.xlarge"
+    training_image_uri: str = (
+        "763104351884.dkr.ecr.us-east-1.amazonaws.com/"
+        "huggingface-pytorch-training:2.5.1-transformers4.49.0-gpu-py311-cu124-ubuntu22.04"
+    )
+    training_hyperparameters: dict[str, str] = field(default_factory=lambda: {
+        "num_train_epochs": "2", "learning_rate": "2e-4", "lora_r": "16", "lora_alpha": "32",
+        "per_device_train_batch_size": "8", "max_length": "1024", "bf16": "true"})
+    evaluation_hyperparameters: dict[str, str] = field(default_factory=lambda: {
+        "max_new_tokens": "256", "batch_size": "8"})
+    gate: dict[str, float | str] = field(default_factory=lambda: {
+        "min_gain": 0.0, "golden_loss_margin": 0.05, "refusal_margin": 0.02, "pii_margin": 0.0})
+    min_training_quality: float = 0.5
     use_spot_training: bool = True
     min_training_records: int = 200
     raw_retention_days: int = 365
@@ -44,15 +56,21 @@ class Settings:
     def from_node(cls, node: Node) -> "Settings":
         """Read each field from context; ``-c`` values arrive as strings, so they are coerced."""
         values: dict[str, Any] = {}
-        for field in fields(cls):
-            raw = node.try_get_context(PREFIX + field.name)
+        for setting in fields(cls):
+            raw = node.try_get_context(PREFIX + setting.name)
             if raw is None:
                 continue
-            values[field.name] = _coerce(raw, field.default)
+            default = setting.default_factory() if callable(setting.default_factory) else setting.default
+            values[setting.name] = _coerce(raw, default)
         return cls(**values)
 
 
 def _coerce(raw: Any, default: Any) -> Any:
+    if isinstance(default, dict):
+        value = json.loads(raw) if isinstance(raw, str) else raw
+        if not isinstance(value, dict):
+            raise ValueError(f"expected a JSON object, got {raw!r}")
+        return {str(k): v for k, v in value.items()}
     if isinstance(default, bool):
         return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")
     if isinstance(default, tuple):

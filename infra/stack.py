@@ -1,6 +1,8 @@
 """``DriftgateStack``: a thin assembler of the constructs in ``infra/components`` and their grants."""
 from __future__ import annotations
 
+import json
+
 from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
 
@@ -10,8 +12,20 @@ from infra.components.notifications import Notifications
 from infra.components.pipeline import RetrainPipeline
 from infra.components.schedule import DriftSchedule
 from infra.components.storage import Storage
+from infra.components.training import TrainingJobs
 from infra.nag import add_suppressions
 from infra.settings import Settings
+
+# (handler module, description, timeout, memory) of each state machine task function.
+PIPELINE_TASKS = {
+    "PrepareDataset": ("prepare_dataset", "Builds a training set from recent interactions", Duration.minutes(5), 2048),
+    "Gate": ("gate", "Decides challenger vs champion (paired bootstrap + guards)", Duration.minutes(2), 1024),
+    "Register": ("register", "Verifies and registers a new adapter version", Duration.minutes(2), 1024),
+    "Promote": ("promote", "Moves the production alias and freezes the baseline", Duration.seconds(30), 512),
+    "RequestApproval": ("request_approval", "Parks a run until a person approves", Duration.seconds(30), 256),
+    "FinishRun": ("finish_run", "Records a finished run and starts the cooldown", Duration.seconds(30), 256),
+    "RecordFailure": ("record_failure", "Records a failed run", Duration.seconds(30), 256),
+}
 
 
 class DriftgateStack(Stack):
@@ -19,86 +33,94 @@ class DriftgateStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         settings = Settings.from_node(self.node)
         self.settings = settings
+        manual = settings.approval_mode == "manual"
 
         self.storage = Storage(self, "Storage", raw_retention_days=settings.raw_retention_days)
-        self.notifications = Notifications(self, "Notifications", key=self.storage.key, email=settings.notification_email)
+        storage = self.storage
+        self.notifications = Notifications(self, "Notifications", key=storage.key, email=settings.notification_email)
         layer = DependenciesLayer(self, "Dependencies").layer
-        tables = {
-            "INTERACTIONS_TABLE": self.storage.interactions_table.table_name,
-            "STATE_TABLE": self.storage.state_table.table_name,
-        }
-        thresholds = {
+        common_env = {
+            "INTERACTIONS_TABLE": storage.interactions_table.table_name,
+            "STATE_TABLE": storage.state_table.table_name,
+            "RAW_BUCKET": storage.raw_bucket.bucket_name,
+            "ARTIFACTS_BUCKET": storage.artifacts_bucket.bucket_name,
             "WINDOW_HOURS": str(settings.window_hours),
             "MIN_WINDOW_SAMPLES": str(settings.min_window_samples),
             "QUALITY_DECAY_THRESHOLD": str(settings.quality_decay_threshold),
             "DRIFT_ALPHA": str(settings.drift_alpha),
             "COOLDOWN_HOURS": str(settings.cooldown_hours),
+            "MIN_TRAINING_RECORDS": str(settings.min_training_records),
+            "MIN_TRAINING_QUALITY": str(settings.min_training_quality),
+            "GATE_CONFIG": json.dumps(settings.gate),
         }
 
-        self.prepare_dataset = HandlerFunction(
-            self, "PrepareDataset", handler="functions.pipeline.prepare_dataset.lambda_handler", layer=layer,
-            description="Builds a training set from recent interactions",
-            timeout=Duration.minutes(5), memory_size=1024,
-            environment={**tables, "RAW_BUCKET": self.storage.raw_bucket.bucket_name,
-                         "ARTIFACTS_BUCKET": self.storage.artifacts_bucket.bucket_name,
-                         "MIN_TRAINING_RECORDS": str(settings.min_training_records)},
-        )
-        self.record_failure = HandlerFunction(
-            self, "RecordFailure", handler="functions.pipeline.record_failure.lambda_handler", layer=layer,
-            description="Records a failed pipeline run", environment={**tables, "COOLDOWN_HOURS": str(settings.cooldown_hours)},
-        )
-        self.finish_run = HandlerFunction(
-            self, "FinishRun", handler="functions.pipeline.finish_run.lambda_handler", layer=layer,
-            description="Records a finished pipeline run and starts the cooldown",
-            environment={**tables, "COOLDOWN_HOURS": str(settings.cooldown_hours)},
+        self.tasks = {
+            name: HandlerFunction(self, name, handler=f"functions.pipeline.{module}.lambda_handler", layer=layer,
+                                  description=description, timeout=timeout, memory_size=memory, environment=common_env)
+            for name, (module, description, timeout, memory) in PIPELINE_TASKS.items()
+            if name != "RequestApproval" or manual
+        }
+        self.training = TrainingJobs(
+            self, "Training", artifacts_bucket=storage.artifacts_bucket, key=storage.key,
+            image_uri=settings.training_image_uri, instance_type=settings.training_instance_type,
+            use_spot=settings.use_spot_training, base_model=settings.base_model_id,
         )
         self.pipeline = RetrainPipeline(
-            self, "Retrain",
-            prepare_dataset=self.prepare_dataset.function,
-            record_failure=self.record_failure.function,
-            finish_run=self.finish_run.function,
-            topic=self.notifications.topic,
+            self, "Retrain", functions={name: f.function for name, f in self.tasks.items()},
+            training=self.training, training_hyperparameters=settings.training_hyperparameters,
+            evaluation_hyperparameters=settings.evaluation_hyperparameters,
+            topic=self.notifications.topic, manual_approval=manual,
         )
-        state_machine_arn = {"STATE_MACHINE_ARN": self.pipeline.state_machine.state_machine_arn}
+        with_machine = {**common_env, "STATE_MACHINE_ARN": self.pipeline.state_machine.state_machine_arn,
+                        "APPROVAL_MODE": settings.approval_mode}
 
         self.api_function = HandlerFunction(
             self, "ApiHandler", handler="functions.api.app.lambda_handler", layer=layer,
-            description="driftgate REST API", timeout=Duration.seconds(29), memory_size=1024,
-            environment={**tables, **thresholds, **state_machine_arn,
-                         "RAW_BUCKET": self.storage.raw_bucket.bucket_name},
+            description="driftgate REST API", timeout=Duration.seconds(29), memory_size=1024, environment=with_machine,
         )
         self.drift_check = HandlerFunction(
             self, "DriftCheck", handler="functions.monitor.drift_check.lambda_handler", layer=layer,
             description="Scheduled drift and quality-decay check; starts the retrain pipeline on a breach",
             timeout=Duration.minutes(5), memory_size=1024,
-            environment={**tables, **thresholds, **state_machine_arn,
-                         "MONITORED_MODELS": ",".join(settings.monitored_models)},
+            environment={**with_machine, "MONITORED_MODELS": ",".join(settings.monitored_models)},
         )
         self.api = Api(
             self, "Api", handler=self.api_function.function,
             rate_limit=settings.api_rate_limit, burst_limit=settings.api_burst_limit, enable_waf=settings.enable_waf,
         )
         self.schedule = DriftSchedule(self, "Schedule", target=self.drift_check.function, expression=settings.drift_schedule)
-
-        # Grants: each function gets exactly what its handler touches.
-        storage = self.storage
-        storage.raw_bucket.grant_put(self.api_function.function)
-        storage.interactions_table.grant_read_write_data(self.api_function.function)
-        storage.state_table.grant_read_write_data(self.api_function.function)
-        self.pipeline.state_machine.grant_start_execution(self.api_function.function)
-
-        storage.raw_bucket.grant_read(self.prepare_dataset.function)
-        storage.interactions_table.grant_read_data(self.prepare_dataset.function)
-        storage.artifacts_bucket.grant_put(self.prepare_dataset.function)
-
-        storage.state_table.grant_read_write_data(self.record_failure.function)
-        storage.state_table.grant_read_write_data(self.finish_run.function)
-
-        storage.interactions_table.grant_read_data(self.drift_check.function)
-        storage.state_table.grant_read_write_data(self.drift_check.function)
-        self.pipeline.state_machine.grant_start_execution(self.drift_check.function)
+        self._grant()
 
         CfnOutput(self, "ApiUrl", value=self.api.rest_api.url)
         CfnOutput(self, "StateMachineArn", value=self.pipeline.state_machine.state_machine_arn)
         CfnOutput(self, "TopicArn", value=self.notifications.topic.topic_arn)
+        CfnOutput(self, "ArtifactsBucket", value=self.storage.artifacts_bucket.bucket_name)
         add_suppressions(self)
+
+    def _grant(self) -> None:
+        """Each function gets exactly what its handler touches."""
+        storage, machine = self.storage, self.pipeline.state_machine
+        fn = {name: f.function for name, f in self.tasks.items()}
+        api, drift = self.api_function.function, self.drift_check.function
+
+        storage.raw_bucket.grant_put(api)
+        storage.interactions_table.grant_read_write_data(api)
+        storage.state_table.grant_read_write_data(api)
+        machine.grant_start_execution(api)
+        machine.grant_task_response(api)
+
+        storage.raw_bucket.grant_read(fn["PrepareDataset"])
+        storage.interactions_table.grant_read_data(fn["PrepareDataset"])
+        storage.state_table.grant_read_data(fn["PrepareDataset"])
+        for prefix in ("datasets/*", "golden/*"):
+            storage.artifacts_bucket.grant_read(fn["PrepareDataset"], prefix)
+            storage.artifacts_bucket.grant_put(fn["PrepareDataset"], prefix)
+        for name in ("Gate", "Register"):
+            storage.artifacts_bucket.grant_read(fn[name], "training/*")
+        for name in ("Register", "Promote", "FinishRun", "RecordFailure", "RequestApproval"):
+            if name in fn:
+                storage.state_table.grant_read_write_data(fn[name])
+
+        storage.interactions_table.grant_read_data(drift)
+        storage.state_table.grant_read_write_data(drift)
+        machine.grant_start_execution(drift)

@@ -18,6 +18,7 @@ from moto import mock_aws
 
 from driftgate.local.dispatch import Dispatcher, LocalFunction
 from driftgate.local.intrinsics import Resolver, UnresolvedReference
+from driftgate.local.sagemaker import LocalSageMaker
 from driftgate.local.template import synthesize
 
 REGION = "us-east-1"
@@ -55,6 +56,7 @@ class LocalDeployment:
 
     template: dict[str, Any]
     dispatcher: Dispatcher = field(init=False)
+    sagemaker: LocalSageMaker = field(init=False)
     resolver: Resolver = field(init=False)
     physical: dict[str, str] = field(default_factory=dict)
     rules: list[dict[str, Any]] = field(default_factory=list)
@@ -62,6 +64,7 @@ class LocalDeployment:
     def __post_init__(self) -> None:
         self.resolver = Resolver(region=REGION, account=ACCOUNT)
         self.dispatcher = Dispatcher(REGION, LOCAL_ENVIRONMENT)
+        self.sagemaker = LocalSageMaker(REGION, ACCOUNT)
         self._suffix = uuid.uuid4().hex[:8]
 
     # -- deployment ------------------------------------------------------------------------
@@ -270,9 +273,11 @@ def local_stack(template: dict[str, Any] | None = None, context: dict[str, Any] 
     with mock_aws(config=MOTO_CONFIG):
         deployment = LocalDeployment(template)
         deployment.dispatcher.start()
+        deployment.sagemaker.start()
         try:
             yield deployment.deploy()
         finally:
+            deployment.sagemaker.stop()
             deployment.dispatcher.stop()
 
 

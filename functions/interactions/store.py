@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -49,16 +50,22 @@ class InteractionStore:
         self.raw_bucket = raw_bucket
 
     # -- ingest ----------------------------------------------------------------------------
-    def existing(self, request_ids: list[str]) -> set[str]:
-        found: set[str] = set()
+    def _batch_get(self, request_ids: list[str], projection: str) -> Iterator[dict[str, Any]]:
         for start in range(0, len(request_ids), 100):
             keys = [{"request_id": {"S": rid}} for rid in request_ids[start:start + 100]]
-            request = {self.interactions_table: {"Keys": keys, "ProjectionExpression": "request_id"}}
+            request = {self.interactions_table: {"Keys": keys, "ProjectionExpression": projection}}
             while request:
                 response = self.dynamodb.batch_get_item(RequestItems=request)
-                found.update(i["request_id"]["S"] for i in response["Responses"].get(self.interactions_table, []))
+                yield from response["Responses"].get(self.interactions_table, [])
                 request = response.get("UnprocessedKeys") or {}
-        return found
+
+    def existing(self, request_ids: list[str]) -> set[str]:
+        return {item["request_id"]["S"] for item in self._batch_get(request_ids, "request_id")}
+
+    def feedback_of(self, request_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The stored feedback of each of ``request_ids`` that has some."""
+        return {item["request_id"]["S"]: from_dynamo(_deserialize(item["feedback"]))
+                for item in self._batch_get(request_ids, "request_id, feedback") if "feedback" in item}
 
     def write_raw(self, records: list[NewInteraction], day_of: dict[str, str]) -> list[str]:
         """One JSON Lines object per (model, day); the key is a hash of its request ids, so a retry

@@ -1,30 +1,85 @@
-"""PrepareDataset: decides whether there is enough fresh data to train on."""
+"""PrepareDataset: turns a model's stored interactions into a training set in S3.
+
+Keeps records with good scores, positive feedback or a correction; drops duplicates; scrubs PII;
+splits train/eval by a hash of the id (``finetune.data``). The golden set is frozen the first
+time and reused by every later run, so regressions are measured on the same examples. Too little
+data is not an error: the run stops cleanly on the ``enough: false`` branch.
+"""
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.common.repositories import repositories
-from functions.common.settings import env_int
+from finetune.data import DataConfig, DataError, build_training_set
+from functions.common.settings import env_float, env_int
+from functions.interactions.store import interaction_store
+from functions.pipeline.artifacts import artifact_store
 from functions.pipeline.models import PipelineInput
+from functions.registry.store import registry
 
 logger = Logger()
 tracer = Tracer()
+
+
+def training_record(record: dict[str, Any], feedback: dict[str, Any] | None) -> dict[str, Any]:
+    """A raw interaction in the shape ``finetune.data`` reads; feedback is reduced to its sign
+    (our 0..1 score: at least 0.5 is positive) plus the correction."""
+    out = {key: record[key] for key in ("request_id", "prompt", "output", "reference", "model", "scores", "metadata")
+           if key in record}
+    if feedback:
+        out["feedback"] = {"rating": 1 if float(feedback.get("score", 0)) >= 0.5 else -1,
+                           "correction": feedback.get("correction")}
+    return out
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     run = PipelineInput.model_validate(event)
-    available = repositories().interactions.count_for_model(run.model)
-    required = env_int("MIN_TRAINING_RECORDS", 200)
-    logger.info("dataset candidates", extra={"model": run.model, "available": available, "required": required})
-    return {
-        "model": run.model,
-        "available_records": available,
-        "required_records": required,
-        "enough": available >= required,
-        "message": f"{run.model}: {available} interactions available, {required} required to train",
-    }
+    run_id = str(event.get("run_id") or getattr(context, "aws_request_id", "run"))
+    artifacts = artifact_store()
+    records = list(artifacts.raw_records(run.model))
+    feedback = interaction_store().feedback_of([r["request_id"] for r in records])
+    config = DataConfig(min_quality=env_float("MIN_TRAINING_QUALITY", 0.5),
+                        min_records=max(2, env_int("MIN_TRAINING_RECORDS", 200)))
+    champion = registry().alias(run.model, "production")
+    result: dict[str, Any] = {"model": run.model, "available_records": len(records),
+                              "required_records": config.min_records,
+                              "champion": ({"version": champion["version"], "s3_uri": champion["s3_uri"]}
+                                           if champion else None)}
+    workdir = Path(tempfile.mkdtemp(prefix="dataset-"))
+    try:
+        source = workdir / "interactions.jsonl"
+        source.write_text("".join(json.dumps(training_record(r, feedback.get(r["request_id"]))) + "\n"
+                                  for r in records))
+        try:
+            manifest = build_training_set([source], workdir / "out", config) if records else None
+        except DataError as error:
+            logger.info("not enough data", extra={"model": run.model, "reason": str(error)})
+            return {**result, "enough": False, "message": f"{run.model}: {error}"}
+        if manifest is None:
+            return {**result, "enough": False, "message": f"{run.model}: no interactions stored"}
+        prefix = f"datasets/{run.model}/{run_id}"
+        golden_key = f"golden/{run.model}/golden.jsonl"
+        if not artifacts.exists(golden_key):  # frozen on the first run, reused afterwards
+            artifacts.upload_file(workdir / "out" / "eval.jsonl", golden_key)
+        result.update({
+            "enough": True,
+            "train_uri": artifacts.upload_file(workdir / "out" / "train.jsonl", f"{prefix}/train/train.jsonl")
+            .rsplit("/", 1)[0] + "/",
+            "eval_uri": artifacts.upload_file(workdir / "out" / "eval.jsonl", f"{prefix}/eval/eval.jsonl")
+            .rsplit("/", 1)[0] + "/",
+            "golden_uri": f"s3://{artifacts.artifacts_bucket}/golden/{run.model}/",
+            "manifest_uri": artifacts.upload_file(workdir / "out" / "manifest.json", f"{prefix}/manifest.json"),
+            "manifest": {k: manifest[k] for k in ("counts", "sha256") if k in manifest},
+            "message": f"{run.model}: dataset of {manifest.get('counts', {})} from {len(records)} interactions",
+        })
+        return result
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

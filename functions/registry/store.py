@@ -58,11 +58,11 @@ class Registry:
         self.state.put(item, ConditionExpression="attribute_not_exists(sk)")
         return self._public(item)
 
-    def get_version(self, model: str, version: int) -> dict[str, Any]:
+    def get_version(self, model: str, version: int, *, with_token: bool = False) -> dict[str, Any]:
         item = self.state.get(_pk(model), version_sk(version))
         if not item:
             raise NotFoundError(f"model {model!r} has no adapter version {version}")
-        return self._public(item)
+        return item if with_token else self._public(item)
 
     def versions(self, model: str) -> list[dict[str, Any]]:
         return [self._public(i) for i in self.state.query(_pk(model), "VERSION#")]
@@ -82,6 +82,13 @@ class Registry:
             raise ConflictError(f"version {version} of {model} is not waiting for approval "
                                 f"(approval: {current.get('approval')})") from None
         return self.get_version(model, version)
+
+    def await_approval(self, model: str, version: int, task_token: str) -> None:
+        self.state.table.update_item(
+            Key={"pk": _pk(model), "sk": version_sk(version)},
+            UpdateExpression="SET task_token = :token", ConditionExpression="attribute_exists(sk)",
+            ExpressionAttributeValues={":token": task_token},
+        )
 
     # -- aliases ---------------------------------------------------------------------------
     def alias(self, model: str, alias: Alias = "production") -> dict[str, Any] | None:
@@ -147,7 +154,7 @@ class Registry:
 
     @staticmethod
     def _public(item: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in item.items() if k not in ("pk", "sk")}
+        return {k: v for k, v in item.items() if k not in ("pk", "sk", "task_token")}
 
 
 def registry() -> Registry:

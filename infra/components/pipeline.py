@@ -1,4 +1,6 @@
-"""The "retrain" state machine: each task a real handler, every failure into one failure path."""
+"""The "retrain" state machine: dataset → LoRA training → evaluation → gate → registry →
+(approval) → promotion, every task a real handler or SageMaker job, every failure into one
+failure path that never touches the production alias."""
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
@@ -9,52 +11,112 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from infra.components.training import TrainingJobs
+
 TASK_TIMEOUT = Duration.minutes(5)
+APPROVAL_TIMEOUT = Duration.days(7)
+TRANSIENT_ERRORS = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+                    "Lambda.TooManyRequestsException", "States.Timeout"]
 
 
 class RetrainPipeline(Construct):
-    """PrepareDataset → EnoughData? → Notify, with Retry on transient errors and a Catch on every
-    task into RecordFailure → NotifyFailure → Failed (production is never touched on that path)."""
-
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        prepare_dataset: lambda_.IFunction,
-        record_failure: lambda_.IFunction,
-        finish_run: lambda_.IFunction,
+        functions: dict[str, lambda_.IFunction],
+        training: TrainingJobs,
+        training_hyperparameters: dict[str, str],
+        evaluation_hyperparameters: dict[str, str],
         topic: sns.ITopic,
+        manual_approval: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = topic
+        self.functions = functions
         failure_path = (
-            self._invoke("RecordFailure", record_failure, result_path="$.failure", payload=sfn.TaskInput.from_object({
+            self._invoke("RecordFailure", result_path="$.failure", payload={
                 "execution_arn": sfn.JsonPath.string_at("$$.Execution.Id"),
                 "input": sfn.JsonPath.object_at("$$.Execution.Input"),
                 "error": sfn.JsonPath.object_at("$.error"),
-            }))
+            })
             .next(self._notify("NotifyFailure", "$.failure"))
             .next(sfn.Fail(self, "Failed", error="RetrainFailed", cause="A pipeline task failed; production is unchanged"))
         )
-
-        prepare = self._invoke("PrepareDataset", prepare_dataset, result_path="$.dataset")
-        finish = self._invoke("FinishRun", finish_run, result_path="$.outcome", payload=sfn.TaskInput.from_object({
+        finish = self._invoke("FinishRun", result_path="$.outcome", payload={
             "execution_arn": sfn.JsonPath.string_at("$$.Execution.Id"),
+            "state": sfn.JsonPath.entire_payload,
+        })
+        finish.next(self._notify("NotifyOutcome", "$.outcome")).next(sfn.Succeed(self, "Done"))
+
+        prepare = self._invoke("PrepareDataset", result_path="$.dataset", payload={
             "model": sfn.JsonPath.string_at("$.model"),
             "reason": sfn.JsonPath.string_at("$.reason"),
-            "status": sfn.JsonPath.string_at("$.status"),
-            "dataset": sfn.JsonPath.object_at("$.dataset"),
-        }))
-        finish.next(self._notify("NotifyOutcome", "$.outcome")).next(sfn.Succeed(self, "Done"))
-        enough = (
+            "run_id": sfn.JsonPath.string_at("$$.Execution.Name"),
+        })
+        train = training.task("Train", program="finetune/train.py", result_path="$.training",
+                              hyperparameters=training_hyperparameters,
+                              channels={"train": "$.dataset.train_uri", "eval": "$.dataset.eval_uri"})
+        evaluate_channels = {"challenger": "$.training.ModelArtifacts.S3ModelArtifacts",
+                             "eval": "$.dataset.eval_uri", "golden": "$.dataset.golden_uri"}
+        vs_champion = training.task("EvaluateVsChampion", program="finetune/compare.py", result_path="$.evaluation",
+                                    hyperparameters=evaluation_hyperparameters,
+                                    channels={**evaluate_channels, "champion": "$.dataset.champion.s3_uri"})
+        vs_base = training.task("EvaluateVsBase", program="finetune/compare.py", result_path="$.evaluation",
+                                hyperparameters=evaluation_hyperparameters, channels=evaluate_channels)
+        gate = self._invoke("Gate", result_path="$.gate", payload={
+            "model": sfn.JsonPath.string_at("$.model"),
+            "evaluation_uri": sfn.JsonPath.string_at("$.evaluation.ModelArtifacts.S3ModelArtifacts"),
+        })
+        register = self._invoke("Register", result_path="$.registered", payload={
+            "model": sfn.JsonPath.string_at("$.model"),
+            "execution_arn": sfn.JsonPath.string_at("$$.Execution.Id"),
+            "adapter_uri": sfn.JsonPath.string_at("$.training.ModelArtifacts.S3ModelArtifacts"),
+            "dataset": sfn.JsonPath.object_at("$.dataset.manifest"),
+            "gate": sfn.JsonPath.object_at("$.gate"),
+        })
+        promote = self._invoke("Promote", result_path="$.promoted", payload={
+            "model": sfn.JsonPath.string_at("$.model"),
+            "version": sfn.JsonPath.number_at("$.registered.version"),
+        })
+        promote.next(self._status("Promoted", "PROMOTED")).next(finish)
+        rejected = self._status("GateRejected", "REJECTED").next(finish)
+        approved_path: sfn.IChainable = promote
+        catchable: list[sfn.TaskStateBase | sfn.CustomState] = [prepare, train, vs_champion, vs_base, gate, register,
+                                                                promote, finish]
+        if manual_approval:
+            approval = tasks.LambdaInvoke(
+                self, "RequestApproval", lambda_function=functions["RequestApproval"],
+                integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+                payload=sfn.TaskInput.from_object({
+                    "model": sfn.JsonPath.string_at("$.model"),
+                    "version": sfn.JsonPath.number_at("$.registered.version"),
+                    "task_token": sfn.JsonPath.task_token,
+                }),
+                result_path="$.approval", task_timeout=sfn.Timeout.duration(APPROVAL_TIMEOUT),
+            )
+            approval.add_catch(self._status("ReviewerRejected", "REJECTED_BY_REVIEWER").next(finish),
+                               errors=["ApprovalRejected"], result_path="$.error")
+            approval.next(promote)
+            approved_path = approval
+            catchable.append(approval)
+
+        definition = prepare.next(
             sfn.Choice(self, "EnoughData?")
-            .when(sfn.Condition.boolean_equals("$.dataset.enough", True), self._status("DatasetReady", "DATASET_READY"))
-            .otherwise(self._status("NotEnoughData", "SKIPPED"))
-            .afterwards()
-            .next(finish)
+            .when(sfn.Condition.boolean_equals("$.dataset.enough", True), train.next(
+                sfn.Choice(self, "HasChampion?")
+                .when(sfn.Condition.is_present("$.dataset.champion.s3_uri"), vs_champion)
+                .otherwise(vs_base)
+                .afterwards()
+                .next(gate)
+                .next(register)
+                .next(sfn.Choice(self, "GatePassed?")
+                      .when(sfn.Condition.string_equals("$.gate.decision", "promote"), approved_path)
+                      .otherwise(rejected))))
+            .otherwise(self._status("NotEnoughData", "SKIPPED").next(finish))
         )
-        for task in (prepare, finish):
+        for task in catchable:
             task.add_catch(failure_path, errors=["States.ALL"], result_path="$.error")
 
         self.log_group = logs.LogGroup(
@@ -63,32 +125,22 @@ class RetrainPipeline(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            state_machine_name=None,
-            definition_body=sfn.DefinitionBody.from_chainable(prepare.next(enough)),
-            timeout=Duration.hours(12),
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=Duration.days(8),
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
+        training.grant_run(self.state_machine)
 
-    def _invoke(
-        self, name: str, function: lambda_.IFunction, *, result_path: str, payload: sfn.TaskInput | None = None
-    ) -> tasks.LambdaInvoke:
+    def _invoke(self, name: str, *, result_path: str, payload: dict) -> tasks.LambdaInvoke:
         task = tasks.LambdaInvoke(
-            self,
-            name,
-            lambda_function=function,
-            payload=payload,
-            payload_response_only=True,
-            result_path=result_path,
-            task_timeout=sfn.Timeout.duration(TASK_TIMEOUT),
-            retry_on_service_exceptions=False,
+            self, name, lambda_function=self.functions[name], payload=sfn.TaskInput.from_object(payload),
+            payload_response_only=True, result_path=result_path,
+            task_timeout=sfn.Timeout.duration(TASK_TIMEOUT), retry_on_service_exceptions=False,
         )
         # Transient Lambda-side faults are retried with backoff; our own errors are not.
-        task.add_retry(
-            errors=["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-                    "Lambda.TooManyRequestsException", "States.Timeout"],
-            interval=Duration.seconds(2), max_attempts=3, backoff_rate=2, jitter_strategy=sfn.JitterType.FULL,
-        )
+        task.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(2), max_attempts=3, backoff_rate=2,
+                       jitter_strategy=sfn.JitterType.FULL)
         return task
 
     def _status(self, name: str, status: str) -> sfn.Pass:
@@ -96,10 +148,6 @@ class RetrainPipeline(Construct):
 
     def _notify(self, name: str, message_path: str) -> tasks.SnsPublish:
         return tasks.SnsPublish(
-            self,
-            name,
-            topic=self.topic,
-            subject=f"driftgate: {name}",
-            message=sfn.TaskInput.from_json_path_at(message_path),
-            result_path=sfn.JsonPath.DISCARD,
+            self, name, topic=self.topic, subject=f"driftgate: {name}",
+            message=sfn.TaskInput.from_json_path_at(message_path), result_path=sfn.JsonPath.DISCARD,
         )

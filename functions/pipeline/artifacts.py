@@ -1,0 +1,77 @@
+"""S3 access of the pipeline tasks: raw interactions in, datasets and adapters out."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from functions.common.settings import env
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+@dataclass(frozen=True)
+class ArtifactStore:
+    s3: Any
+    raw_bucket: str
+    artifacts_bucket: str
+
+    def raw_records(self, model: str) -> Iterator[dict[str, Any]]:
+        """Every raw interaction of a model, each ``request_id`` once (a retried batch may have
+        written a record into two objects)."""
+        seen: set[str] = set()
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.raw_bucket, Prefix=f"raw/model={model}/"):
+            for obj in page.get("Contents", []):
+                body = self.s3.get_object(Bucket=self.raw_bucket, Key=obj["Key"])["Body"].read().decode()
+                for line in body.splitlines():
+                    record = json.loads(line)
+                    if record["request_id"] not in seen:
+                        seen.add(record["request_id"])
+                        yield record
+
+    def upload_file(self, path: Path, key: str) -> str:
+        self.s3.upload_file(str(path), self.artifacts_bucket, key)
+        return f"s3://{self.artifacts_bucket}/{key}"
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.s3.head_object(Bucket=self.artifacts_bucket, Key=key)
+            return True
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+
+    def download(self, uri: str, path: Path) -> Path:
+        bucket, key = split_s3_uri(uri)
+        self.s3.download_file(bucket, key, str(path))
+        return path
+
+    def read_tarball(self, uri: str) -> dict[str, bytes]:
+        """The files of a SageMaker ``model.tar.gz``, by path inside the archive."""
+        bucket, key = split_s3_uri(uri)
+        body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as tar:
+            return {m.name.removeprefix("./"): tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+
+
+@lru_cache(maxsize=8)
+def _build(region: str | None, raw_bucket: str, artifacts_bucket: str) -> ArtifactStore:
+    return ArtifactStore(boto3.client("s3", region_name=region), raw_bucket, artifacts_bucket)
+
+
+def artifact_store() -> ArtifactStore:
+    return _build(os.environ.get("AWS_REGION"), env("RAW_BUCKET"), env("ARTIFACTS_BUCKET"))

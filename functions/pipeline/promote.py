@@ -1,0 +1,40 @@
+"""Promote: moves ``production`` to the new version and freezes the baseline it is promoted on."""
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from functions.common.exceptions import NotFoundError
+from functions.interactions.service import freeze_baseline
+from functions.registry.store import registry
+
+logger = Logger()
+tracer = Tracer()
+
+
+class PromoteInput(BaseModel):
+    model: str
+    version: int
+    actor: str = "pipeline"
+
+
+def promote(model: str, version: int, actor: str) -> dict[str, Any]:
+    """Shared by the pipeline and the API's manual promotion."""
+    alias = registry().move(model, version, actor=actor, reason="promote")
+    try:
+        freeze_baseline(model, adapter_version=version)
+    except NotFoundError:
+        logger.info("no window to freeze as baseline yet", extra={"model": model})
+    return alias
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = PromoteInput.model_validate(event)
+    alias = promote(request.model, request.version, request.actor)
+    logger.info("promoted", extra={"model": request.model, "version": request.version})
+    return alias
