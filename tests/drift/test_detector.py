@@ -1,0 +1,86 @@
+"""The drift check on real AlpacaEval interactions (fixed seeds, 100 records per side)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from functions.drift import DriftInputError, Window, compare_windows, detect_drift
+from tests.drift.conftest import MIXTRAL, draw, index, load, prompt_windows
+
+pytestmark = pytest.mark.slow  # embeds with the real MiniLM (cached on disk after the first run)
+
+N = 100
+
+
+@pytest.fixture(scope="module")
+def concise():
+    """200 concise Mixtral answers: two halves for the no-drift case, one half for the drift case."""
+    return draw(load(f"{MIXTRAL}_concise"), 2 * N, seed=11)
+
+
+def test_no_drift_between_two_random_halves_of_one_file(concise, embedder):
+    order = np.random.default_rng(5).permutation(len(concise))
+    first, second = [concise[i] for i in order[:N]], [concise[i] for i in order[N:]]
+    report = detect_drift(first, second, "output", embedder=embedder, seed=0)
+    assert not report.drift
+    assert report.p_value > 0.05
+    assert report.descriptors_moved == []
+
+
+def test_concise_vs_verbose_outputs_drift_and_say_length_moved(concise, embedder):
+    baseline = concise[:N]
+    taken = {index(r) for r in baseline}
+    current = draw(load(f"{MIXTRAL}_verbose"), N, seed=12, exclude=taken)  # other prompts
+    report = detect_drift(baseline, current, "output", embedder=embedder, seed=0)
+    assert report.drift and report.p_value <= 0.01
+    assert {"chars", "words"} <= set(report.descriptors_moved)
+    chars = next(t for t in report.tests if t.name == "chars")
+    assert chars.current > 1.5 * chars.baseline  # verbose answers are longer
+    assert report.method == "mmd-rbf-perm+ks-minp" and report.field == "output"
+    assert (report.n_baseline, report.n_current) == (N, N)
+
+
+def test_prompt_sets_drift_and_clusters_show_what_moved(embedder):
+    baseline, current = prompt_windows(N)
+    report = detect_drift(baseline, current, "prompt", embedder=embedder, seed=0)
+    assert report.drift and report.p_value <= 0.01
+    assert report.p_values["mmd"] <= 0.01  # topics changed: the embeddings alone see it
+    assert report.centroid_distance > 0
+    clusters = report.clusters
+    assert 2 <= len(clusters) <= 8
+    assert abs(sum(c.share_baseline for c in clusters) - 1) < 1e-9
+    assert abs(sum(c.share_current for c in clusters) - 1) < 1e-9
+    assert abs(clusters[0].delta) >= abs(clusters[-1].delta) and abs(clusters[0].delta) >= 0.1
+    side = [" ".join(r["prompt"].split()) for r in (current if clusters[0].delta > 0 else baseline)]
+    examples = [e.rstrip("…") for e in clusters[0].examples]
+    assert examples and all(any(e in prompt for prompt in side) for e in examples)  # from the side that moved
+    assert json.loads(report.model_dump_json())["p_values"]["mmd"] == report.p_values["mmd"]
+
+
+def test_same_seed_same_report(concise, embedder):
+    a = detect_drift(concise[:N], concise[N:], "output", embedder=embedder, seed=3)
+    b = detect_drift(concise[:N], concise[N:], "output", embedder=embedder, seed=3)
+    assert a == b
+
+
+def test_too_few_records_and_missing_field_are_input_errors(concise, embedder):
+    with pytest.raises(DriftInputError, match="at least"):
+        detect_drift(concise[:5], concise[5:50], "output", embedder=embedder)
+    gsm8k_like = [{"prompt": "What is 2+2?", "output": None}] * 20
+    with pytest.raises(DriftInputError, match="no text 'output'"):
+        detect_drift(gsm8k_like, gsm8k_like, "output", embedder=embedder)
+
+
+def test_compare_windows_accepts_precomputed_embeddings():
+    """What a Lambda that stores embeddings calls: no model involved."""
+    rng = np.random.default_rng(0)
+    unit = lambda a: a / np.linalg.norm(a, axis=1, keepdims=True)  # noqa: E731
+    base = Window(embeddings=unit(rng.normal(size=(40, 8))), texts=[f"b{i}" for i in range(40)])
+    cur = Window(embeddings=unit(rng.normal(size=(40, 8)) + 1.0), texts=[f"c{i}" for i in range(40)])
+    report = compare_windows(base, cur, "prompt", n_permutations=199)
+    assert report.drift and [t.name for t in report.tests] == ["mmd"]
+    assert report.clusters[0].delta != 0
+    with pytest.raises(DriftInputError, match="disagree"):
+        Window(embeddings=base.embeddings, texts=base.texts[:-1])
