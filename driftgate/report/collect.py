@@ -1,0 +1,65 @@
+"""Reads one model's history from the state table into a JSON-ready snapshot for the report.
+
+The snapshot is the contract between reading and rendering: ``driftgate report --data`` renders
+a saved one, so keep additions backwards compatible (the renderer tolerates missing keys)."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from functions.common.repositories import StateRepository
+from functions.interactions.windows import stats
+
+SCHEMA = 1
+_KEYS = ("pk", "sk", "task_token")  # storage keys, and the approval token (a credential)
+
+
+def _public(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in _KEYS}
+
+
+def _baseline(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not item:
+        return None
+    window = str(item.get("window_sk", "")).removeprefix("WINDOW#") or item.get("start")
+    return {**stats(item), "start": window, "adapter_version": item.get("adapter_version"),
+            "frozen_at": item.get("frozen_at")}
+
+
+def _drift(item: dict[str, Any]) -> dict[str, Any]:
+    """``DRIFT#<window start>#<field>``; the report is a map (the scheduled check) or a JSON string."""
+    _, window, field = (item["sk"].split("#", 2) + ["", ""])[:3]
+    report = item.get("report") or {}
+    if isinstance(report, str):
+        report = json.loads(report)
+    return {"window": item.get("window", window), "field": item.get("field", field),
+            "checked_at": item.get("checked_at"), "report": report}
+
+
+def _run(item: dict[str, Any]) -> dict[str, Any]:
+    """``RUN#<recorded at>#<execution name>``: the time and name live in the key only."""
+    _, recorded_at, name = (item["sk"].split("#", 2) + ["", ""])[:3]
+    return {"recorded_at": recorded_at, "execution_name": name, **_public(item)}
+
+
+def collect_report_data(state: StateRepository, model: str, *, generated_at: str | None = None) -> dict[str, Any]:
+    """Everything the report shows about ``model``, oldest first; missing parts are empty."""
+    pk = f"MODEL#{model}"
+    production = state.get(pk, "ALIAS#production")
+    data = {
+        "schema": SCHEMA,
+        "model": model,
+        "generated_at": generated_at or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "source": {"table": getattr(state.table, "name", None)},
+        "baseline": _baseline(state.get(pk, "BASELINE")),
+        "windows": [stats(item) for item in state.query(pk, "WINDOW#")],
+        "drift": sorted((_drift(item) for item in state.query(pk, "DRIFT#")),
+                        key=lambda d: (str(d["window"]), str(d["field"]))),
+        "runs": [_run(item) for item in state.query(pk, "RUN#")],
+        "versions": [_public(item) for item in state.query(pk, "VERSION#")],
+        "production": _public(production) if production else None,
+        "alias_history": [_public(item) for item in state.query(pk, "ALIAS#production#REV#")],
+    }
+    # DynamoDB numbers are already int/float here; the round trip catches anything else (sets, bytes).
+    return json.loads(json.dumps(data, default=str))
