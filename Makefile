@@ -27,7 +27,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 demo: install
-	$(VENV)/bin/driftgate local selfcheck
+	$(VENV)/bin/driftgate demo
 
 test: install
 	$(PY) -m pytest
@@ -35,8 +35,17 @@ test: install
 synth: install
 	npx cdk synth --quiet
 
-bench: install
-	$(PY) benchmarks/run_all.py
+# The drift benchmark compares with Alibi Detect and Evidently, installed only here, in a venv of
+# their own (alibi-detect pins numpy<2 and is under the Business Source License).
+BENCH_VENV := .bench-venv
+$(BENCH_VENV)/.installed: benchmarks/requirements-peers.txt
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet torch==2.13.0
+	$(BENCH_VENV)/bin/pip install --quiet -r benchmarks/requirements-peers.txt
+	touch $@
+
+bench: install $(BENCH_VENV)/.installed
+	$(PY) -m benchmarks.run_all
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .driftgate

@@ -8,6 +8,7 @@ from constructs import Construct
 
 from infra.components.api import Api
 from infra.components.handler_function import DependenciesLayer, HandlerFunction
+from infra.components.monitoring import Monitoring
 from infra.components.notifications import Notifications
 from infra.components.pipeline import RetrainPipeline
 from infra.components.schedule import DriftSchedule
@@ -79,9 +80,10 @@ class DriftgateStack(Stack):
             description="driftgate REST API", timeout=Duration.seconds(29), memory_size=1024, environment=with_machine,
         )
         self.drift_check = HandlerFunction(
-            self, "DriftCheck", handler="functions.monitor.drift_check.lambda_handler", layer=layer,
-            description="Scheduled drift and quality-decay check; starts the retrain pipeline on a breach",
-            timeout=Duration.minutes(5), memory_size=1024,
+            self, "DriftCheck", handler="functions.monitor.drift_check.lambda_handler",
+            dockerfile="functions/monitor/Dockerfile",
+            description="Scheduled drift and quality-decay check (embeds samples); starts the retrain pipeline",
+            timeout=Duration.minutes(10), memory_size=3008,
             environment={**with_machine, "MONITORED_MODELS": ",".join(settings.monitored_models)},
         )
         self.api = Api(
@@ -90,11 +92,20 @@ class DriftgateStack(Stack):
         )
         self.schedule = DriftSchedule(self, "Schedule", target=self.drift_check.function, expression=settings.drift_schedule)
         self._grant()
+        self.monitoring = Monitoring(
+            self, "Monitoring", api=self.api.rest_api,
+            functions={**{name: f.function for name, f in self.tasks.items()},
+                       "ApiHandler": self.api_function.function, "DriftCheck": self.drift_check.function},
+            state_machine=self.pipeline.state_machine, topic=self.notifications.topic, key=storage.key,
+            models=settings.monitored_models, drift_alpha=settings.drift_alpha,
+            quality_decay_threshold=settings.quality_decay_threshold,
+        )
 
         CfnOutput(self, "ApiUrl", value=self.api.rest_api.url)
         CfnOutput(self, "StateMachineArn", value=self.pipeline.state_machine.state_machine_arn)
         CfnOutput(self, "TopicArn", value=self.notifications.topic.topic_arn)
         CfnOutput(self, "ArtifactsBucket", value=self.storage.artifacts_bucket.bucket_name)
+        CfnOutput(self, "StateTable", value=self.storage.state_table.table_name)
         add_suppressions(self)
 
     def _grant(self) -> None:
@@ -121,6 +132,6 @@ class DriftgateStack(Stack):
             if name in fn:
                 storage.state_table.grant_read_write_data(fn[name])
 
-        storage.interactions_table.grant_read_data(drift)
+        storage.raw_bucket.grant_read(drift)
         storage.state_table.grant_read_write_data(drift)
         machine.grant_start_execution(drift)

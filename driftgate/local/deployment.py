@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from driftgate.local.dispatch import Dispatcher, LocalFunction
+from driftgate.local.dispatch import Dispatcher, LocalFunction, patched_environ
 from driftgate.local.intrinsics import Resolver, UnresolvedReference
 from driftgate.local.sagemaker import LocalSageMaker
 from driftgate.local.template import synthesize
@@ -160,11 +160,13 @@ class LocalDeployment:
     def _function(self, logical_id: str, props: dict[str, Any]) -> None:
         name = self._name(logical_id, 64)
         environment = props.get("Environment", {}).get("Variables", {})
+        # A container-image function names its handler in the image command.
+        handler = props.get("Handler") or props["ImageConfig"]["Command"][0]
         created = boto3.client("lambda", region_name=REGION).create_function(
             FunctionName=name,
-            Runtime=props["Runtime"],
+            Runtime=props.get("Runtime", "python3.13"),
             Role=props["Role"],
-            Handler=props["Handler"],
+            Handler=handler,
             Code={"ZipFile": _placeholder_zip()},
             Timeout=props.get("Timeout", 3),
             MemorySize=props.get("MemorySize", 128),
@@ -172,7 +174,7 @@ class LocalDeployment:
         )
         self._set(logical_id, name, Arn=created["FunctionArn"])
         self.dispatcher.add(LocalFunction(
-            logical_id=logical_id, name=name, arn=created["FunctionArn"], handler=props["Handler"],
+            logical_id=logical_id, name=name, arn=created["FunctionArn"], handler=handler,
             environment=environment, timeout_s=props.get("Timeout", 3), memory_mb=props.get("MemorySize", 128),
         ))
 
@@ -202,6 +204,11 @@ class LocalDeployment:
 
     def function(self, logical_prefix: str) -> LocalFunction:
         return self.dispatcher.lookup(self.find("AWS::Lambda::Function", logical_prefix))
+
+    def environment(self, logical_prefix: str):
+        """A context in which code of ours sees a function's environment (tables, buckets), as
+        its handler does: for tests and tools that call our libraries directly."""
+        return patched_environ(self.function(logical_prefix).environment)
 
     @property
     def state_machine_arn(self) -> str:

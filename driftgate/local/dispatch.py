@@ -47,7 +47,7 @@ class LambdaContext:
 
 
 @contextmanager
-def _environment(variables: dict[str, str]) -> Iterator[None]:
+def patched_environ(variables: dict[str, str]) -> Iterator[None]:
     saved = dict(os.environ)
     os.environ.update(variables)
     try:
@@ -94,7 +94,7 @@ class Dispatcher:
                 "AWS_DEFAULT_REGION": self.region,
                 "AWS_LAMBDA_FUNCTION_NAME": function.name,
             }
-            with _environment(variables):
+            with patched_environ(variables):
                 self.invocations.append((function.logical_id, event))
                 handler = getattr(importlib.import_module(module_name), handler_name)
                 return handler(event, context)

@@ -15,9 +15,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from functions.api.models import FeedbackIn, FeedbackOut, IngestRequest, IngestResponse, ModelName, QualityOut
+from functions.api.models import (
+    ApprovalIn, FeedbackIn, FeedbackOut, IngestRequest, IngestResponse, ModelName, QualityOut,
+)
 from functions.common.exceptions import BadRequestError, DriftgateError, PayloadTooLargeError
 from functions.interactions import service
+from functions.registry import service as adapters
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -123,6 +126,14 @@ def get_quality(model: Annotated[ModelName, Path()]) -> QualityOut:
     return service.quality(model)
 
 
+@app.get("/v1/models/<model>/drift")
+@tracer.capture_method
+def get_drift(model: Annotated[ModelName, Path()]) -> dict:
+    """The latest drift reports (prompts and outputs): what drifted, how much, with what p-value,
+    which clusters grew or shrank, with example texts."""
+    return service.latest_drift(model)
+
+
 @app.post("/v1/models/<model>/baseline")
 @tracer.capture_method
 def post_baseline(model: Annotated[ModelName, Path()],
@@ -130,6 +141,52 @@ def post_baseline(model: Annotated[ModelName, Path()],
                   adapter_version: Annotated[Optional[int], Query(ge=0)] = None) -> QualityOut:
     """Freezes a window as the model's baseline (the promotion of an adapter does this too)."""
     return service.freeze_baseline(model, window, adapter_version)
+
+
+def _caller() -> str:
+    """Who made the request: the SigV4 identity API Gateway authenticated."""
+    identity = app.current_event.request_context.identity
+    return identity.user_arn or identity.caller or "unknown"
+
+
+@app.get("/v1/models/<model>/adapters")
+@tracer.capture_method
+def get_adapters(model: Annotated[ModelName, Path()]) -> dict:
+    """Every version of the model's adapters, the production alias and its history."""
+    return adapters.list_adapters(model)
+
+
+@app.get("/v1/models/<model>/adapters/production")
+@tracer.capture_method
+def get_production(model: Annotated[ModelName, Path()]) -> dict:
+    """What apps load: version, S3 URI and sha256 of the adapter in production."""
+    return adapters.production(model)
+
+
+@app.post("/v1/models/<model>/adapters/<version>/promote")
+@tracer.capture_method
+def post_promote(model: Annotated[ModelName, Path()], version: Annotated[int, Path(ge=1)]) -> dict:
+    return adapters.promote(model, version, _caller())
+
+
+@app.post("/v1/models/<model>/rollback")
+@tracer.capture_method
+def post_rollback(model: Annotated[ModelName, Path()]) -> dict:
+    return adapters.rollback(model, _caller())
+
+
+@app.post("/v1/models/<model>/retrain")
+@tracer.capture_method
+def post_retrain(model: Annotated[ModelName, Path()]) -> dict:
+    """Starts the retrain pipeline now (same guard as the schedule: one run at a time, cooldown)."""
+    return adapters.retrain(model, _caller())
+
+
+@app.post("/v1/models/<model>/approvals/<version>")
+@tracer.capture_method
+def post_approval(model: Annotated[ModelName, Path()], version: Annotated[int, Path(ge=1)],
+                  decision: ApprovalIn) -> dict:
+    return adapters.decide_approval(model, version, decision.approve, _caller(), decision.comment)
 
 
 @app.get("/v1/openapi.json", include_in_schema=False)

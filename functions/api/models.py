@@ -82,3 +82,8 @@ class QualityOut(BaseModel):
     baseline: WindowStats | None
     baseline_adapter_version: int | None = None
     delta: float | None = Field(default=None, description="baseline mean quality minus current mean quality")
+
+
+class ApprovalIn(Strict):
+    approve: StrictBool
+    comment: StrictStr | None = Field(default=None, max_length=4000)

@@ -124,7 +124,7 @@ def _regression_guard(name: str, champion: float | None, challenger: float | Non
         return Guard(name, champion, challenger, margin, True, "not measured")
     delta = challenger - champion
     return Guard(name, champion, challenger, margin, delta <= margin,
-                 f"challenger {challenger:.4f} vs champion {champion:.4f} (+{delta:.4f}, margin {margin})")
+                 f"challenger {challenger:.4f} vs champion {champion:.4f} ({delta:+.4f}, margin {margin})")
 
 
 def _guards(champion: Sequence[dict[str, Any]], challenger: Sequence[dict[str, Any]], config: GateConfig) -> list[Guard]:

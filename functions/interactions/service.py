@@ -10,7 +10,7 @@ from functions.common.exceptions import BadRequestError, NotFoundError
 from functions.common.repositories import repositories, utc_now
 from functions.common.settings import env_int
 from functions.interactions.store import NewInteraction, interaction_store
-from functions.interactions.windows import stats, window_sk, window_start
+from functions.interactions.windows import reservoir_sk, stats, window_sk, window_start
 from functions.scoring import score
 
 
@@ -37,8 +37,9 @@ def ingest(request: IngestRequest) -> IngestResponse:
     inserted: set[str] = set()
     if fresh:
         # Raw first: if the DynamoDB write then fails, a retry rewrites the same S3 object.
-        store.write_raw(fresh, day_of)
+        raw_keys = store.write_raw(fresh, day_of)
         inserted = store.insert(fresh)
+        store.sample([c for c in fresh if c.request_id in inserted], raw_keys, env_int("RESERVOIR_SIZE", 200))
 
     results, counted = [], set()
     for record in request.interactions:
@@ -115,6 +116,23 @@ def freeze_baseline(model: str, window: str | None = None, adapter_version: int 
         item = latest[0] if latest else None
     if not item:
         raise NotFoundError(f"no window {window or '(latest)'} for model {model!r}")
+    frozen_at = utc_now()
     state.put({**item, "sk": "BASELINE", "window_sk": item["sk"], "adapter_version": adapter_version,
-               "frozen_at": utc_now()})
+               "frozen_at": frozen_at})
+    # The drift check compares against the baseline's own sample, frozen with it.
+    sample = state.get(f"MODEL#{model}", reservoir_sk(item["start"]))
+    if sample:
+        state.put({**sample, "sk": "BASELINE_RESERVOIR", "frozen_at": frozen_at})
     return quality(model)
+
+
+def latest_drift(model: str) -> dict:
+    """The newest drift report of each field (prompt, output) the scheduled check stored."""
+    items = repositories().state.query(f"MODEL#{model}", "DRIFT#", newest_first=True, limit=20)
+    reports: dict[str, dict] = {}
+    for item in items:
+        reports.setdefault(item["field"], {"window": item["window"], "checked_at": item["checked_at"],
+                                           **item["report"]})
+    if not reports:
+        raise NotFoundError(f"no drift report for model {model!r} yet")
+    return {"model": model, "reports": reports}

@@ -20,9 +20,11 @@ from botocore.exceptions import ClientError
 from functions.common.exceptions import NotFoundError
 from functions.common.repositories import from_dynamo, to_dynamo
 from functions.common.settings import env
-from functions.interactions.windows import FLAG_PREFIX, window_sk
+from functions.drift.reservoir import Reservoir
+from functions.interactions.windows import FLAG_PREFIX, reservoir_sk, window_sk
 
 TRANSACTION_LIMIT = 100  # DynamoDB's limit of actions per TransactWriteItems
+RESERVOIR_RETRIES = 8
 _serialize = TypeSerializer().serialize
 _deserialize = TypeDeserializer().deserialize
 
@@ -67,20 +69,51 @@ class InteractionStore:
         return {item["request_id"]["S"]: from_dynamo(_deserialize(item["feedback"]))
                 for item in self._batch_get(request_ids, "request_id, feedback") if "feedback" in item}
 
-    def write_raw(self, records: list[NewInteraction], day_of: dict[str, str]) -> list[str]:
+    def write_raw(self, records: list[NewInteraction], day_of: dict[str, str]) -> dict[str, str]:
         """One JSON Lines object per (model, day); the key is a hash of its request ids, so a retry
         of the same batch overwrites the same object instead of adding a copy."""
         groups: dict[tuple[str, str], list[NewInteraction]] = defaultdict(list)
         for record in records:
             groups[(record.model, day_of[record.request_id])].append(record)
-        keys = []
+        keys: dict[str, str] = {}
         for (model, day), group in sorted(groups.items()):
             digest = hashlib.sha256("\n".join(sorted(r.request_id for r in group)).encode()).hexdigest()[:32]
             key = f"raw/model={model}/date={day}/{digest}.jsonl"
             body = "".join(json.dumps(r.raw, ensure_ascii=False, sort_keys=True) + "\n" for r in group)
             self.s3.put_object(Bucket=self.raw_bucket, Key=key, Body=body.encode(), ContentType="application/x-ndjson")
-            keys.append(key)
+            keys.update((r.request_id, key) for r in group)
         return keys
+
+    def sample(self, records: list[NewInteraction], raw_keys: dict[str, str], capacity: int) -> None:
+        """Offers new records to their window's reservoir (a bounded uniform sample the drift
+        check embeds). Optimistic concurrency: the write is conditional on the count it read."""
+        windows: dict[tuple[str, str], list[NewInteraction]] = defaultdict(list)
+        for record in records:
+            windows[(record.model, record.window)].append(record)
+        for (model, window), group in windows.items():
+            key = {"pk": {"S": f"MODEL#{model}"}, "sk": {"S": reservoir_sk(window)}}
+            for _attempt in range(RESERVOIR_RETRIES):
+                stored = self.dynamodb.get_item(TableName=self.state_table, Key=key, ConsistentRead=True).get("Item")
+                state = from_dynamo(_deserialize(stored["state"])) if stored else None
+                reservoir = (Reservoir.from_state(state) if state
+                             else Reservoir(capacity, seed=int(hashlib.sha256(f"{model}{window}".encode()).hexdigest()[:8], 16)))
+                seen_before = reservoir.seen
+                reservoir.extend({"request_id": r.request_id, "raw_key": raw_keys[r.request_id]} for r in group)
+                put: dict[str, Any] = {
+                    "TableName": self.state_table,
+                    "Item": {**key, "state": _serialize(to_dynamo(reservoir.to_state())),
+                             "window": {"S": window}, "model": {"S": model}},
+                    "ConditionExpression": "attribute_not_exists(sk)",
+                }
+                if stored:
+                    put.update(ConditionExpression="#state.seen = :seen", ExpressionAttributeNames={"#state": "state"},
+                               ExpressionAttributeValues={":seen": {"N": str(seen_before)}})
+                try:
+                    self.dynamodb.put_item(**put)
+                    break
+                except ClientError as error:
+                    if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                        raise
 
     def insert(self, records: list[NewInteraction]) -> set[str]:
         """Inserts the records that are not stored yet; returns the request ids it inserted."""

@@ -18,6 +18,10 @@ def window_sk(start: str) -> str:
     return f"WINDOW#{start}"
 
 
+def reservoir_sk(start: str) -> str:
+    return f"RESERVOIR#{start}"
+
+
 def stats(item: dict[str, Any]) -> dict[str, Any]:
     """The public view of a window (or baseline) aggregate item."""
     n = int(item.get("n", 0))

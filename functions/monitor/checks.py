@@ -1,48 +1,108 @@
-"""One model's scheduled check: quality decay of the current window against the frozen baseline."""
+"""One model's scheduled check: the current window against the frozen baseline.
+
+Quality decay compares mean quality (exact window aggregates for ΔM; the windows' reservoir
+samples for the Welch companion p-value). Embedding drift runs the calibrated two-sample test
+(``functions.drift``) on the reservoir samples of prompts and of outputs, each at alpha/2 so the
+two reports together keep the false-alarm rate at alpha. A breach starts the retrain pipeline
+through the model's trigger (one run at a time, cooldown)."""
 from __future__ import annotations
 
-from typing import Literal
+import json
+from collections import defaultdict
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from functions.common.exceptions import ConflictError
-from functions.common.repositories import repositories
-from functions.common.settings import env_float, env_int
+from functions.common.repositories import Repositories, repositories, utc_now
+from functions.common.settings import env, env_float, env_int
+from functions.drift import DriftInputError, detect_drift, quality_decay
+from functions.interactions.windows import reservoir_sk
 from functions.monitor.trigger import start_retrain
+
+FIELDS = ("prompt", "output")
 
 
 class CheckResult(BaseModel):
     model: str
-    status: Literal["no-baseline", "no-window", "insufficient-samples", "healthy", "breach-started", "breach-suppressed"]
+    status: Literal["no-baseline", "no-window", "insufficient-samples", "healthy", "breach-started",
+                    "breach-suppressed"]
+    window: str | None = None
     baseline_quality: float | None = None
     current_quality: float | None = None
     delta: float | None = None
     n: int = 0
+    decay: dict[str, Any] | None = None
+    drift: dict[str, dict[str, Any]] = {}
+    reasons: list[str] = []
     execution_arn: str | None = None
     detail: str = ""
 
 
-def check_model(model: str) -> CheckResult:
+def sampled_records(repos: Repositories, state: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The raw interactions a reservoir points to, read from their S3 objects."""
+    if not state:
+        return []
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for item in state["state"]["items"]:
+        wanted[item["raw_key"]].add(item["request_id"])
+    records = []
+    for key, ids in wanted.items():
+        body = repos.s3.get_object(Bucket=env("RAW_BUCKET"), Key=key)["Body"].read().decode()
+        records += [r for r in map(json.loads, body.splitlines()) if r["request_id"] in ids]
+    return records
+
+
+def _quality(records: list[dict[str, Any]]) -> list[float]:
+    return [float(r["scores"]["quality"]) for r in records if r.get("scores", {}).get("quality") is not None]
+
+
+def check_model(model: str, embedder: Any = None) -> CheckResult:
     repos = repositories()
-    baseline = repos.state.get(f"MODEL#{model}", "BASELINE")
+    pk = f"MODEL#{model}"
+    baseline = repos.state.get(pk, "BASELINE")
     if not baseline:
         return CheckResult(model=model, status="no-baseline", detail="no baseline frozen yet")
-    windows = repos.state.query(f"MODEL#{model}", "WINDOW#", newest_first=True, limit=1)
+    windows = [w for w in repos.state.query(pk, "WINDOW#", newest_first=True, limit=2) if w["sk"] != baseline["window_sk"]]
     if not windows:
-        return CheckResult(model=model, status="no-window")
+        return CheckResult(model=model, status="no-window", detail="no window newer than the baseline")
     window = windows[0]
     n = int(window.get("n", 0))
-    if n < env_int("MIN_WINDOW_SAMPLES", 50):
-        return CheckResult(model=model, status="insufficient-samples", n=n)
-    base_mean = float(baseline["sum_quality"]) / max(int(baseline["n"]), 1)
-    current_mean = float(window["sum_quality"]) / n
-    delta = base_mean - current_mean
-    result = CheckResult(model=model, status="healthy", baseline_quality=base_mean, current_quality=current_mean,
-                         delta=delta, n=n)
-    if delta <= env_float("QUALITY_DECAY_THRESHOLD", 0.1):
+    result = CheckResult(model=model, status="healthy", window=window["start"], n=n,
+                         baseline_quality=float(baseline["sum_quality"]) / max(int(baseline["n"]), 1),
+                         current_quality=float(window["sum_quality"]) / max(n, 1))
+    result.delta = result.baseline_quality - result.current_quality
+    min_samples = env_int("MIN_WINDOW_SAMPLES", 50)
+    if n < min_samples:
+        return result.model_copy(update={"status": "insufficient-samples"})
+
+    base_records = sampled_records(repos, repos.state.get(pk, "BASELINE_RESERVOIR"))
+    current_records = sampled_records(repos, repos.state.get(pk, reservoir_sk(window["start"])))
+    threshold = env_float("QUALITY_DECAY_THRESHOLD", 0.1)
+    alpha = env_float("DRIFT_ALPHA", 0.05)
+    decay = quality_decay(_quality(base_records), _quality(current_records), threshold=threshold,
+                          min_samples=min(min_samples, 30))
+    result.decay = decay.model_dump(mode="json")
+    reasons = [f"quality decay: ΔM = {result.delta:.3f} > {threshold}"] if result.delta > threshold else []
+    for field in FIELDS:
+        try:
+            report = detect_drift(base_records, current_records, field, embedder=embedder, alpha=alpha / len(FIELDS))
+        except DriftInputError as error:
+            result.drift[field] = {"error": str(error)}
+            continue
+        result.drift[field] = report.model_dump(mode="json")
+        repos.state.put({"pk": pk, "sk": f"DRIFT#{window['start']}#{field}", "window": window["start"],
+                         "field": field, "checked_at": utc_now(), "report": result.drift[field]})
+        if report.drift:
+            reasons.append(f"{field} drift: p = {report.p_value:.4g} < {alpha / len(FIELDS):.3g}")
+    result.reasons = reasons
+    if not reasons:
         return result
+    trigger = "quality_decay" if result.delta > threshold else "drift"
+    summary = {"window": window["start"], "reasons": reasons, "delta": result.delta,
+               "p_values": {f: r.get("p_value") for f, r in result.drift.items()}}
     try:
-        arn = start_retrain(repos, model, "quality_decay", result.model_dump())
+        arn = start_retrain(repos, model, trigger, summary)
     except ConflictError as busy:
         return result.model_copy(update={"status": "breach-suppressed", "detail": busy.message})
     return result.model_copy(update={"status": "breach-started", "execution_arn": arn})

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy
+from aws_cdk import BundlingOptions, DockerImage, Duration, IgnoreMode, ILocalBundling, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -88,29 +88,26 @@ class HandlerFunction(Construct):
         *,
         handler: str,
         description: str,
-        layer: lambda_.ILayerVersion,
+        layer: lambda_.ILayerVersion | None = None,
+        dockerfile: str | None = None,
         environment: dict[str, str] | None = None,
         timeout: Duration = Duration.seconds(30),
         memory_size: int = 512,
     ) -> None:
+        """``dockerfile`` (relative to the repository root) makes it a container-image function,
+        for handlers whose dependencies do not fit a layer; otherwise ``layer`` is required."""
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.DESTROY
         )
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         self.log_group.grant_write(self.role)
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            runtime=RUNTIME,
-            architecture=lambda_.Architecture.X86_64,
-            handler=handler,
-            code=lambda_.Code.from_asset(str(REPO_ROOT / "functions"), bundling=_local_bundling(_CopyPackages())),
-            layers=[layer],
+        common = dict(
             role=self.role,
             description=description,
             timeout=timeout,
             memory_size=memory_size,
+            architecture=lambda_.Architecture.X86_64,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
             environment={
@@ -120,3 +117,18 @@ class HandlerFunction(Construct):
                 **(environment or {}),
             },
         )
+        if dockerfile:
+            # The image's CMD names the handler; the build context is only what the image copies.
+            code = lambda_.DockerImageCode.from_image_asset(
+                str(REPO_ROOT), file=dockerfile, cmd=[handler], ignore_mode=IgnoreMode.DOCKER,
+                exclude=["*", "!functions", "!functions/**", "**/__pycache__", "functions/**/tests"],
+            )
+            self.function: lambda_.Function = lambda_.DockerImageFunction(self, "Function", code=code, **common)
+        else:
+            if layer is None:
+                raise ValueError(f"{construct_id}: a zip function needs the dependency layer")
+            self.function = lambda_.Function(
+                self, "Function", runtime=RUNTIME, handler=handler, layers=[layer],
+                code=lambda_.Code.from_asset(str(REPO_ROOT / "functions"), bundling=_local_bundling(_CopyPackages())),
+                **common,
+            )

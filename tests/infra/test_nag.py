@@ -25,13 +25,16 @@ def test_wildcard_resources_only_for_actions_without_resource_arns(template) -> 
     """The IAM5 'Resource::*' suppression is only true while '*' is limited to X-Ray and log delivery."""
     allowed_prefixes = ("xray:", "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
                         "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
-                        "logs:DescribeResourcePolicies", "logs:DescribeLogGroups")
+                        "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+                        "ecr:GetAuthorizationToken", "cloudwatch:PutMetricData")
     for logical_id, policy in template.find_resources("AWS::IAM::Policy").items():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if statement.get("Resource") != "*":
                 continue
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             assert all(a.startswith(allowed_prefixes) for a in actions), (logical_id, actions)
+            if "cloudwatch:PutMetricData" in actions:  # only into SageMaker's own namespaces
+                assert statement["Condition"] == {"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}}
 
 
 def test_no_wildcard_actions(template) -> None:

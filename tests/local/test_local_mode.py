@@ -65,9 +65,9 @@ def test_failing_task_ends_in_the_failure_path_with_a_notification(local) -> Non
 
 def test_schedule_invokes_the_drift_check(local) -> None:
     (result,) = local.fire_schedule()
-    assert result == {"checks": [{"model": "support-bot", "status": "no-baseline", "baseline_quality": None,
-                                  "current_quality": None, "delta": None, "n": 0, "execution_arn": None,
-                                  "detail": "no baseline frozen yet"}]}
+    (check,) = result["checks"]
+    assert check["model"] == "support-bot" and check["status"] == "no-baseline"
+    assert check["detail"] == "no baseline frozen yet" and check["execution_arn"] is None
 
 
 @pytest.mark.slow

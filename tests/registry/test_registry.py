@@ -10,10 +10,9 @@ from functions.common.exceptions import ConflictError, NotFoundError
 
 @pytest.fixture
 def registry(local):
-    from driftgate.local.dispatch import _environment
     from functions.registry.store import registry as make_registry
 
-    with _environment(local.function("FinishRun").environment):
+    with local.environment("FinishRun"):
         yield make_registry()
 
 

@@ -1,0 +1,195 @@
+"""The main job: the whole maintenance loop on the local stack with real data.
+
+1. deploy the stack locally (moto) and prepare the tiny base model ("production", cached);
+2. replay a healthy stream (GPT-4-turbo answers to AlpacaEval's helpful_base/oasst prompts) through
+   the API and freeze it as the baseline;
+3. replay a drifted, degraded stream: other prompt sets answered by alpaca-7b (much weaker),
+   users' thumbs-down and corrections on some of them, and maths questions (GSM8K) answered with
+   verified worked solutions;
+4. fire the scheduled drift check: the breach starts the retrain state machine (dataset, LoRA
+   training, evaluation, gate, registry, promotion), each state printed as it passes;
+5. show the registry, the alias history and the gate's numbers, and write the HTML report.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from driftgate.paths import data_dir, state_dir
+
+MODEL = "support-bot"
+HEALTHY_SETS = ("helpful_base", "oasst")
+HEALTHY_DAY, DRIFTED_DAY = "2026-11-20", "2026-11-21"
+BATCH = 100
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    with open(path) as lines:
+        return [json.loads(line) for line in lines]
+
+
+def _record(row: dict[str, Any], day: str, *, output: str | None = None, suffix: str = "") -> dict[str, Any]:
+    return {"request_id": row["id"] + suffix, "model": MODEL, "prompt": row["prompt"],
+            "output": output if output is not None else row["output"], "reference": row["reference"],
+            "metadata": {"prompt_set": row["prompt_set"]}, "timestamp": f"{day}T12:00:00Z"}
+
+
+@dataclass
+class Streams:
+    healthy: list[dict[str, Any]]
+    drifted: list[dict[str, Any]]
+    feedback: list[dict[str, Any]] = field(default_factory=list)
+
+
+def build_streams(healthy_n: int = 160, degraded_n: int = 160, math_n: int = 160, corrections: int = 40,
+                  thumbs_down: int = 30) -> Streams:
+    """Real records from ../shared/data; which ones is fixed, so every demo run is the same."""
+    gpt4 = _read(data_dir() / "alpaca_eval" / "gpt4_1106_preview.jsonl")
+    alpaca = _read(data_dir() / "alpaca_eval" / "alpaca-7b.jsonl")
+    healthy = [_record(r, HEALTHY_DAY) for r in gpt4 if r["prompt_set"] in HEALTHY_SETS][:healthy_n]
+    degraded_rows = [r for r in alpaca if r["prompt_set"] not in HEALTHY_SETS][:degraded_n]
+    degraded = [_record(r, DRIFTED_DAY) for r in degraded_rows]
+    math = [{"request_id": r["id"], "model": MODEL, "prompt": r["prompt"], "output": r["reference"],
+             "reference": r["reference"], "metadata": {"prompt_set": "gsm8k"}, "timestamp": f"{DRIFTED_DAY}T12:00:00Z"}
+            for r in _read(data_dir() / "gsm8k" / "test.jsonl")[:math_n]]
+    by_index = {r["id"].split(":")[1]: r for r in gpt4}
+    feedback = [{"request_id": r["id"], "rating": -1, "correction": by_index[r["id"].split(":")[1]]["output"]}
+                for r in degraded_rows[:corrections]]
+    feedback += [{"request_id": r["id"], "rating": -1} for r in degraded_rows[corrections:corrections + thumbs_down]]
+    return Streams(healthy=healthy, drifted=degraded + math, feedback=feedback)
+
+
+@dataclass
+class DemoResult:
+    drift_detected: bool
+    trigger_reason: str | None
+    execution_status: str | None
+    promoted_version: int | None
+    production_version: int | None
+    gate: dict[str, Any] | None
+    check: dict[str, Any]
+    states: list[str]
+    report_path: str | None
+    elapsed_seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("drift_detected", "trigger_reason", "execution_status",
+                                             "promoted_version", "production_version", "gate", "report_path",
+                                             "elapsed_seconds")}
+
+
+class Narrator:
+    """What the demo tells the terminal; the CLI gives a rich implementation, tests a silent one."""
+
+    def step(self, text: str) -> None: ...
+    def detail(self, text: str) -> None: ...
+    def progress(self, label: str, total: int) -> Callable[[int], None]:
+        return lambda advance: None
+    def state(self, name: str, seconds: float) -> None: ...
+    def finish(self, stack: Any, result: DemoResult) -> None: ...
+
+
+def replay(stack: Any, records: list[dict[str, Any]], advance: Callable[[int], None]) -> tuple[int, int]:
+    accepted = duplicates = 0
+    for start in range(0, len(records), BATCH):
+        response = stack.api("POST", "/v1/interactions", {"interactions": records[start:start + BATCH]})
+        if response.status != 200:
+            raise RuntimeError(f"ingest failed: {response.status} {response.body[:300]}")
+        accepted += response.json()["accepted"]
+        duplicates += response.json()["duplicates"]
+        advance(len(records[start:start + BATCH]))
+    return accepted, duplicates
+
+
+def run_demo(narrator: Narrator | None = None, out_dir: Path | None = None) -> DemoResult:
+    from driftgate.local import local_stack
+    from driftgate.local.profile import local_training_context
+    from finetune.base_model import build_tiny_base
+
+    narrator = narrator or Narrator()
+    started = time.monotonic()
+    narrator.step("Preparing the local base model (a tiny Llama-shaped LM pretrained on healthy answers; cached)")
+    base = build_tiny_base()
+    narrator.detail(f"base model: {base}")
+    narrator.step("Deploying the CDK stack into moto (synthesized template, real handlers)")
+    context = local_training_context(base, **{"driftgate:monitored_models": [MODEL]})
+    with local_stack(context=context) as stack:
+        streams = build_streams()
+        narrator.step(f"Replaying a healthy stream: {len(streams.healthy)} GPT-4-turbo answers "
+                      f"({'+'.join(HEALTHY_SETS)} prompts) through POST /v1/interactions")
+        accepted, _ = replay(stack, streams.healthy, narrator.progress("healthy", len(streams.healthy)))
+        baseline = stack.api("POST", f"/v1/models/{MODEL}/baseline").json()["baseline"]
+        narrator.detail(f"{accepted} accepted; baseline frozen: n={baseline['n']}, "
+                        f"mean quality {baseline['mean_quality']:.3f}")
+
+        narrator.step(f"Replaying a drifted, degraded stream: {len(streams.drifted)} records (alpaca-7b on other "
+                      "prompt sets, GSM8K maths questions) and feedback on some")
+        accepted, _ = replay(stack, streams.drifted, narrator.progress("drifted", len(streams.drifted)))
+        for item in streams.feedback:
+            stack.api("POST", "/v1/feedback", item)
+        current = stack.api("GET", f"/v1/models/{MODEL}/quality").json()
+        narrator.detail(f"{accepted} accepted, {len(streams.feedback)} feedback ({sum('correction' in f for f in streams.feedback)} "
+                        f"corrections); window mean quality {current['current']['mean_quality']:.3f} vs baseline "
+                        f"{current['baseline']['mean_quality']:.3f} (ΔM = {current['delta']:.3f})")
+
+        narrator.step("The EventBridge schedule fires the drift check")
+        (check,) = stack.fire_schedule()[0]["checks"]
+        for name, report in check["drift"].items():
+            narrator.detail(f"{name} drift: {report.get('drift')} (p = {report.get('p_value')}, "
+                            f"MMD² = {report.get('statistic')}, n = {report.get('n_baseline')}/{report.get('n_current')})")
+        narrator.detail(f"decision: {check['status']} — {'; '.join(check['reasons']) or 'no breach'}")
+
+        result_states: list[str] = []
+        execution = None
+        if check.get("execution_arn"):
+            narrator.step("The retrain state machine runs (Step Functions in moto; SageMaker jobs as local processes)")
+            t0 = time.monotonic()
+
+            def on_state(name: str) -> None:
+                result_states.append(name)
+                narrator.state(name, time.monotonic() - t0)
+
+            execution = stack.wait(check["execution_arn"], timeout_s=1200, on_state=on_state)
+        production = stack.api("GET", f"/v1/models/{MODEL}/adapters/production")
+        output = (execution.output if execution else None) or {}
+        report_path = _write_report(stack, out_dir)
+        result = DemoResult(
+            drift_detected=any(r.get("drift") for r in check["drift"].values()),
+            trigger_reason=_trigger(check),
+            execution_status=execution.status if execution else None,
+            promoted_version=(output.get("promoted") or {}).get("version"),
+            production_version=production.json()["version"] if production.status == 200 else None,
+            gate=output.get("gate"),
+            check=check,
+            states=result_states,
+            report_path=str(report_path) if report_path else None,
+            elapsed_seconds=round(time.monotonic() - started, 1),
+        )
+        narrator.finish(stack, result)
+    return result
+
+
+def _trigger(check: dict[str, Any]) -> str | None:
+    if check["status"] not in ("breach-started", "breach-suppressed"):
+        return None
+    return "; ".join(check["reasons"])
+
+
+def _write_report(stack: Any, out_dir: Path | None) -> Path | None:
+    """The HTML report of the model, and the data it was made from (for ``driftgate report --data``)."""
+    try:
+        from driftgate.report import collect_report_data, write_report
+    except ImportError:  # the report package is optional for the loop itself
+        return None
+    from functions.common.repositories import repositories
+
+    with stack.environment("ApiHandler"):
+        data = collect_report_data(repositories().state, MODEL)
+    target = out_dir or state_dir() / "demo"
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "report-data.json").write_text(json.dumps(data, default=str))
+    return write_report(data, target)
