@@ -208,7 +208,8 @@ class LocalDeployment:
     def environment(self, logical_prefix: str):
         """A context in which code of ours sees a function's environment (tables, buckets), as
         its handler does: for tests and tools that call our libraries directly."""
-        return patched_environ(self.function(logical_prefix).environment)
+        return patched_environ({**self.function(logical_prefix).environment, "AWS_REGION": REGION,
+                                "AWS_DEFAULT_REGION": REGION})
 
     @property
     def state_machine_arn(self) -> str:
@@ -277,7 +278,8 @@ def local_stack(template: dict[str, Any] | None = None, context: dict[str, Any] 
     """Starts moto, deploys the stack (synthesized unless a template is given) and dispatches
     Lambda invocations to the real handlers until the block ends."""
     template = template or synthesize(context)
-    with mock_aws(config=MOTO_CONFIG):
+    # moto gives fake credentials; the region is ours to choose (clients made outside handlers need it).
+    with mock_aws(config=MOTO_CONFIG), patched_environ({"AWS_DEFAULT_REGION": REGION}):
         deployment = LocalDeployment(template)
         deployment.dispatcher.start()
         deployment.sagemaker.start()

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import os
 import threading
 import traceback
 import uuid
-from contextlib import contextmanager
+from collections import defaultdict
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 from unittest import mock
@@ -65,6 +67,8 @@ class Dispatcher:
         self.local_environment = local_environment
         self.functions: dict[str, LocalFunction] = {}
         self.invocations: list[tuple[str, dict[str, Any]]] = []
+        # What handlers print (EMF metrics, print()) goes here, as it would go to CloudWatch Logs.
+        self.logs: dict[str, io.StringIO] = defaultdict(io.StringIO)
         self._patch = mock.patch.object(
             LambdaSimpleBackend, "invoke", new=lambda _backend, *args: self._moto_invoke(*args))
 
@@ -97,7 +101,8 @@ class Dispatcher:
             with patched_environ(variables):
                 self.invocations.append((function.logical_id, event))
                 handler = getattr(importlib.import_module(module_name), handler_name)
-                return handler(event, context)
+                with redirect_stdout(self.logs[function.logical_id]):
+                    return handler(event, context)
 
     def _moto_invoke(self, function_name: str, qualifier: Any, body: Any, headers: Any,
                      response_headers: dict[str, str]) -> bytes:

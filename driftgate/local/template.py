@@ -1,10 +1,16 @@
 """Synthesizes the CDK app in-process and returns the stack's CloudFormation template."""
 from __future__ import annotations
 
+import os
 import tempfile
 from typing import Any
 
-from infra.app import STACK_NAME, build_app
+# jsii (aws-cdk-lib's runtime) warns at start on Node.js versions it no longer lists; the
+# synthesized template does not depend on it.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20,22")
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+
+from infra.app import STACK_NAME, build_app  # noqa: E402
 
 
 def synthesize(context: dict[str, Any] | None = None) -> dict[str, Any]:
