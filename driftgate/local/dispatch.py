@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import importlib
-import io
 import json
 import os
 import threading
 import traceback
 import uuid
-from collections import defaultdict
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 from unittest import mock
@@ -67,8 +65,6 @@ class Dispatcher:
         self.local_environment = local_environment
         self.functions: dict[str, LocalFunction] = {}
         self.invocations: list[tuple[str, dict[str, Any]]] = []
-        # What handlers print (EMF metrics, print()) goes here, as it would go to CloudWatch Logs.
-        self.logs: dict[str, io.StringIO] = defaultdict(io.StringIO)
         self._patch = mock.patch.object(
             LambdaSimpleBackend, "invoke", new=lambda _backend, *args: self._moto_invoke(*args))
 
@@ -101,8 +97,7 @@ class Dispatcher:
             with patched_environ(variables):
                 self.invocations.append((function.logical_id, event))
                 handler = getattr(importlib.import_module(module_name), handler_name)
-                with redirect_stdout(self.logs[function.logical_id]):
-                    return handler(event, context)
+                return handler(event, context)
 
     def _moto_invoke(self, function_name: str, qualifier: Any, body: Any, headers: Any,
                      response_headers: dict[str, str]) -> bytes:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common.settings import env
@@ -18,9 +18,12 @@ metrics = Metrics()
 
 def _metric(name: str, value: float, **dimensions: str) -> None:
     """One EMF metric per model (and field): alarms and the dashboard select by these dimensions."""
-    with single_metric(name=name, unit=MetricUnit.NoUnit, value=value, namespace=metrics.namespace) as metric:
-        for key, dimension in {"service": metrics.service or "driftgate", **dimensions}.items():
-            metric.add_dimension(name=key, value=dimension)
+    # EphemeralMetrics: its own dimensions, flushed now (and silent when metrics are disabled).
+    metric = EphemeralMetrics(namespace=metrics.namespace, service=metrics.service)
+    for key, dimension in dimensions.items():
+        metric.add_dimension(name=key, value=dimension)
+    metric.add_metric(name=name, unit=MetricUnit.NoUnit, value=value)
+    metric.flush_metrics()
 
 
 @logger.inject_lambda_context

@@ -1,6 +1,8 @@
 """The synthesized template holds each resource, configured as the README promises."""
 from __future__ import annotations
 
+import json
+
 from aws_cdk.assertions import Match
 
 
@@ -131,7 +133,6 @@ def test_settings_come_from_context(tmp_path) -> None:
 
 
 def _definition(template) -> dict:
-    import json
 
     (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
     parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
@@ -142,3 +143,60 @@ def _definition(template) -> dict:
         return "Ref:" + str(token.get("Ref"))
 
     return json.loads("".join(p if isinstance(p, str) else placeholder(p) for p in parts))
+
+
+def test_retrain_pipeline_states_retries_and_catches(template) -> None:
+    states = _definition(template)["States"]
+    order = ["PrepareDataset", "EnoughData?", "Train", "HasChampion?", "EvaluateVsChampion", "EvaluateVsBase",
+             "Gate", "Register", "GatePassed?", "Promote", "FinishRun", "NotifyOutcome", "RecordFailure",
+             "NotifyFailure", "Failed"]
+    assert set(order) <= set(states)
+    for name in ("PrepareDataset", "Train", "EvaluateVsChampion", "EvaluateVsBase", "Gate", "Register", "Promote",
+                 "FinishRun"):
+        assert states[name]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}]
+        assert states[name]["Retry"] and states[name]["TimeoutSeconds"] > 0
+    assert states["Train"]["Next"] == "HasChampion?" and states["Gate"]["Next"] == "Register"
+    assert states["GatePassed?"]["Choices"][0]["Next"] == "Promote"
+    assert states["GatePassed?"]["Default"] == "GateRejected"
+
+
+def test_training_jobs_are_sagemaker_sync_tasks_with_spot_and_encryption(template) -> None:
+    states = _definition(template)["States"]
+    train = states["Train"]
+    assert train["Resource"].endswith(":states:::sagemaker:createTrainingJob.sync")
+    request = train["Parameters"]
+    assert request["HyperParameters"]["sagemaker_program"] == '"finetune/train.py"'
+    assert request["EnableManagedSpotTraining"] is True
+    assert request["StoppingCondition"]["MaxWaitTimeInSeconds"] >= request["StoppingCondition"]["MaxRuntimeInSeconds"]
+    assert request["CheckpointConfig"]["LocalPath"] == "/opt/ml/checkpoints"
+    assert request["ResourceConfig"]["InstanceType"] == "ml.g5.xlarge"
+    assert "KmsKeyId" in request["OutputDataConfig"] and "VolumeKmsKeyId" in request["ResourceConfig"]
+    assert [c["ChannelName"] for c in request["InputDataConfig"]] == ["train", "eval"]
+    champion = states["EvaluateVsChampion"]["Parameters"]
+    assert champion["HyperParameters"]["sagemaker_program"] == '"finetune/compare.py"'
+    assert {c["ChannelName"] for c in champion["InputDataConfig"]} == {"challenger", "champion", "eval", "golden"}
+
+
+def test_iam_for_sagemaker_and_step_functions(template) -> None:
+    template.has_resource_properties("AWS::IAM::Role", {"AssumeRolePolicyDocument": {"Statement": [
+        Match.object_like({"Principal": {"Service": "sagemaker.amazonaws.com"}})]}})
+    policies = json.dumps(template.find_resources("AWS::IAM::Policy"))
+    for action in ("sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
+                   "events:PutRule", "iam:PassRole"):
+        assert action in policies
+    assert "training-job/dg-*" in policies
+    assert "StepFunctionsGetEventsForSageMakerTrainingJobsRule" in policies
+
+
+def test_manual_approval_waits_for_a_task_token(tmp_path) -> None:
+    from aws_cdk.assertions import Template
+
+    from infra.app import STACK_NAME, build_app
+
+    app = build_app({"aws:cdk:bundling-stacks": [], "driftgate:approval_mode": "manual"}, outdir=str(tmp_path), nag=False)
+    states = _definition(Template.from_stack(app.node.find_child(STACK_NAME)))["States"]
+    approval = states["RequestApproval"]
+    assert approval["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
+    assert approval["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
+    assert states["GatePassed?"]["Choices"][0]["Next"] == "RequestApproval" and approval["Next"] == "Promote"
+    assert approval["Catch"][0] == {"ErrorEquals": ["ApprovalRejected"], "ResultPath": "$.error", "Next": "ReviewerRejected"}

@@ -1,0 +1,69 @@
+"""``driftgate adapters list|promote|rollback``: the adapter registry of a running local stack
+(``driftgate serve``), through the same API apps use."""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console(soft_wrap=True)
+adapters_app = typer.Typer(help="List, promote and roll back adapters (against `driftgate serve`).",
+                           no_args_is_help=True)
+URL = typer.Option("http://127.0.0.1:8000", "--url", help="Base URL of `driftgate serve`.")
+
+
+def call(url: str, method: str, path: str) -> Any:
+    request = urllib.request.Request(url.rstrip("/") + path, method=method, data=b"{}" if method == "POST" else None,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        message = json.loads(error.read() or b"{}").get("message", error.reason)
+        console.print(f"[red]error:[/] {error.code} {message}")
+        raise typer.Exit(code=1) from None
+    except urllib.error.URLError as error:
+        console.print(f"[red]error:[/] --url {url}: {error.reason} (is `driftgate serve` running?)")
+        raise typer.Exit(code=2) from None
+
+
+@adapters_app.command("list")
+def list_adapters(model: str = typer.Argument(..., help="Model name."), url: str = URL) -> None:
+    """Every version, its gate decision and numbers, and the production alias history."""
+    body = call(url, "GET", f"/v1/models/{model}/adapters")
+    production = (body.get("production") or {}).get("version")
+    table = Table(title=f"{model}: adapters (production = {production})", title_justify="left")
+    for column in ("version", "gate", "eval-loss gain [95% CI]", "approval", "sha256", "created"):
+        table.add_column(column)
+    for v in body["versions"]:
+        gate = v.get("gate") or {}
+        marker = " ◀ production" if v["version"] == production else ""
+        table.add_row(f"{v['version']}{marker}", str(gate.get("decision")),
+                      f"{gate.get('mean_improvement', 0):.3f} [{gate.get('ci_low', 0):.3f}, {gate.get('ci_high', 0):.3f}]",
+                      str(v.get("approval")), v["sha256"][:12], v["created_at"])
+    console.print(table)
+    for h in body["history"]:
+        console.print(f"  rev {h['revision']}: {h['from_version']} → {h['to_version']} ({h['reason']} by {h['actor']}, {h['at']})")
+
+
+@adapters_app.command("promote")
+def promote(model: str = typer.Argument(...), version: int = typer.Argument(..., min=1), url: str = URL) -> None:
+    """Point production at VERSION (refused if the gate rejected it)."""
+    alias = call(url, "POST", f"/v1/models/{model}/adapters/{version}/promote")
+    console.print(f"{model}: production → version {alias['version']} (revision {alias['revision']})")
+
+
+@adapters_app.command("rollback")
+def rollback(model: str = typer.Argument(...), url: str = URL) -> None:
+    """Move production back to the version that served before."""
+    alias = call(url, "POST", f"/v1/models/{model}/rollback")
+    console.print(f"{model}: production → version {alias['version']} (revision {alias['revision']})")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(adapters_app, name="adapters")
