@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 
 import typer
 from rich.console import Console
@@ -16,10 +17,9 @@ def selfcheck(model: str = typer.Option("selfcheck", help="Model name to run the
     from driftgate.local import local_stack
 
     started = time.monotonic()
-    with console.status("Synthesizing the CDK app and deploying it into moto..."):
-        stack_cm = local_stack()
-        stack = stack_cm.__enter__()
-    try:
+    with ExitStack() as resources:
+        with console.status("Synthesizing the CDK app and deploying it into moto..."):
+            stack = resources.enter_context(local_stack())
         counts = {t.split("::")[-1]: len(stack.resources_of_type(t)) for t in (
             "AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::Lambda::Function", "AWS::StepFunctions::StateMachine",
             "AWS::SNS::Topic", "AWS::Events::Rule")}
@@ -35,8 +35,6 @@ def selfcheck(model: str = typer.Option("selfcheck", help="Model name to run the
         console.print(f"Execution {result.arn.rsplit(':', 1)[-1]}: [bold {colour}]{result.status}[/]"
                       + (f" ({result.error}: {result.cause})" if result.error else ""))
         console.print(f"Self-check finished in {time.monotonic() - started:.1f}s")
-    finally:
-        stack_cm.__exit__(None, None, None)
     if result.status != "SUCCEEDED" or health.status != 200:
         raise typer.Exit(code=1)
 

@@ -1,6 +1,8 @@
 """``driftgate serve``: the local stack's API on localhost."""
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 import typer
 from rich.console import Console
 
@@ -15,21 +17,17 @@ def serve(
     from driftgate.local import local_stack
     from driftgate.local.server import make_server
 
-    with console.status("Synthesizing and deploying the stack into moto..."):
-        context = local_stack()
-        stack = context.__enter__()
-    try:
+    with ExitStack() as resources:
+        with console.status("Synthesizing and deploying the stack into moto..."):
+            stack = resources.enter_context(local_stack())
         server = make_server(stack, host, port)
+        resources.callback(server.server_close)
         console.print(f"driftgate API on [bold]http://{host}:{server.server_port}/v1/[/] "
                       "(try GET /v1/health, GET /v1/openapi.json); Ctrl-C stops it")
         try:
             server.serve_forever()
         except KeyboardInterrupt:
             console.print("stopped")
-        finally:
-            server.server_close()
-    finally:
-        context.__exit__(None, None, None)
 
 
 def register(app: typer.Typer) -> None:
