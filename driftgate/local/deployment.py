@@ -207,7 +207,8 @@ class LocalDeployment:
 
     def environment(self, logical_prefix: str):
         """A context in which code of ours sees a function's environment (tables, buckets), as
-        its handler does: for tests and tools that call our libraries directly."""
+        its handler does: for tests and tools that call our libraries directly, while no
+        execution is running (the environment is process-wide)."""
         return patched_environ({**self.function(logical_prefix).environment, "AWS_REGION": REGION,
                                 "AWS_DEFAULT_REGION": REGION})
 

@@ -48,6 +48,8 @@ class LambdaContext:
 
 @contextmanager
 def patched_environ(variables: dict[str, str]) -> Iterator[None]:
+    """os.environ with ``variables`` set, restored after. The environment is process-wide:
+    code outside handlers should not hold this while a handler may run in another thread."""
     saved = dict(os.environ)
     os.environ.update(variables)
     try:

@@ -34,18 +34,13 @@ def park(stack, version: int) -> str:
     machine = sfn.create_state_machine(name=f"approval-{version}", definition=json.dumps(definition),
                                        roleArn=f"arn:aws:iam::123456789012:role/approval")["stateMachineArn"]
     arn = sfn.start_execution(stateMachineArn=machine, name=f"run-{version}", input="{}")["executionArn"]
-    deadline = time.monotonic() + 30
-    while "task_token" not in stack_version(stack, version):
+    # Read the table directly: the handler is running in the execution's thread meanwhile.
+    table = boto3.resource("dynamodb", region_name=REGION).Table(stack.find("AWS::DynamoDB::Table", "StorageState"))
+    deadline = time.monotonic() + 60
+    while "task_token" not in table.get_item(Key={"pk": f"MODEL#{MODEL}", "sk": f"VERSION#{version:06d}"})["Item"]:
         assert time.monotonic() < deadline, "RequestApproval never stored the task token"
         time.sleep(0.05)
     return arn
-
-
-def stack_version(stack, version: int) -> dict:
-    with stack.environment("RequestApproval"):
-        from functions.registry.store import registry
-
-        return registry().get_version(MODEL, version, with_token=True)
 
 
 def register(stack) -> int:

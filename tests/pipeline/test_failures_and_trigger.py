@@ -80,12 +80,13 @@ def test_concurrent_triggers_start_exactly_one_execution() -> None:
         from functions.monitor.trigger import start_retrain
 
         outcomes: list[str] = []
+        started: list[str] = []
         barrier = threading.Barrier(4)
 
         def trigger() -> None:
             barrier.wait()
             try:
-                start_retrain(repositories(), MODEL, "drift")
+                started.append(start_retrain(repositories(), MODEL, "drift"))
                 outcomes.append("started")
             except ConflictError:
                 outcomes.append("suppressed")
@@ -96,6 +97,8 @@ def test_concurrent_triggers_start_exactly_one_execution() -> None:
                 thread.start()
             for thread in threads:
                 thread.join()
+            # Let the started run finish while its handlers still see this environment.
+            assert stack.wait(started[0]).status == "SUCCEEDED"
         assert sorted(outcomes) == ["started", "suppressed", "suppressed", "suppressed"]
         executions = boto3.client("stepfunctions", region_name=REGION).list_executions(
             stateMachineArn=stack.state_machine_arn)["executions"]
