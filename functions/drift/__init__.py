@@ -8,20 +8,30 @@ loaded lazily). What a Lambda calls:
 - ``quality_decay(baseline_quality, current_quality, threshold, min_samples)`` -> ``QualityDecay``;
 - ``Reservoir`` for a bounded random sample of each window.
 """
-from functions.drift.decay import quality_decay
-from functions.drift.detector import (
-    METHOD,
-    MIN_SAMPLES,
-    DriftInputError,
-    Window,
-    compare_windows,
-    detect_drift,
-    window_from_records,
-)
-from functions.drift.embedder import CachedEmbedder, Embedder, MiniLMEmbedder, default_embedder
-from functions.drift.mmd import MMDResult, mmd_test
-from functions.drift.report import ClusterShift, DriftReport, QualityDecay, TestResult
-from functions.drift.reservoir import Reservoir
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Names resolve lazily (PEP 562): the ingest Lambda imports only the reservoir, and should not pay
+# for scipy's clustering and the statistics at cold start.
+_EXPORTS = {
+    "quality_decay": "decay",
+    "METHOD": "detector", "MIN_SAMPLES": "detector", "DriftInputError": "detector", "Window": "detector",
+    "compare_windows": "detector", "detect_drift": "detector", "window_from_records": "detector",
+    "CachedEmbedder": "embedder", "Embedder": "embedder", "MiniLMEmbedder": "embedder",
+    "default_embedder": "embedder",
+    "MMDResult": "mmd", "mmd_test": "mmd",
+    "ClusterShift": "report", "DriftReport": "report", "QualityDecay": "report", "TestResult": "report",
+    "Reservoir": "reservoir",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+
 
 __all__ = [
     "METHOD",
