@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from functions.common.metrics import emit
 from functions.common.repositories import repositories
 from functions.monitor.trigger import release
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics()
 
 
 class RunState(BaseModel):
@@ -50,7 +50,6 @@ def summary(state: RunState) -> str:
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     run = FinishInput.model_validate(event)
     state = run.state
@@ -58,8 +57,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     repos.state.record_run(state.model, run.execution_arn, state.status, reason=state.reason,
                            dataset=state.dataset, gate=state.gate, version=(state.registered or {}).get("version"))
     cooldown_until = release(repos, state.model)
-    metrics.add_dimension(name="status", value=state.status)
-    metrics.add_metric(name="PipelineRuns", unit=MetricUnit.Count, value=1)
+    emit("PipelineRuns", 1, unit=MetricUnit.Count, status=state.status)
     return {"status": state.status, "model": state.model, "execution_arn": run.execution_arn,
             "version": (state.registered or {}).get("version"),
             "promoted_version": (state.promoted or {}).get("version"),

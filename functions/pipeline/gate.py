@@ -4,18 +4,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from functions.common.metrics import emit
 from functions.common.settings import env
 from functions.gate.decision import GateConfig, decide
 from functions.pipeline.artifacts import artifact_store
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics()
 
 
 class GateInput(BaseModel):
@@ -32,15 +32,13 @@ def rows(files: dict[str, bytes], who: str) -> list[dict[str, Any]]:
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = GateInput.model_validate(event)
     files = artifact_store().read_tarball(request.evaluation_uri)
     config = GateConfig.from_dict(json.loads(env("GATE_CONFIG", "{}")))
     decision = decide(rows(files, "champion"), rows(files, "challenger"), config).to_dict()
-    metrics.add_dimension(name="model", value=request.model)
-    metrics.add_metric(name="GatePromote" if decision["decision"] == "promote" else "GateReject",
-                       unit=MetricUnit.Count, value=1)
+    emit("GatePromote" if decision["decision"] == "promote" else "GateReject", 1, unit=MetricUnit.Count,
+         model=request.model)
     logger.info("gate decision", extra={"model": request.model, "decision": decision["decision"],
                                         "reasons": decision["reasons"]})
     return decision

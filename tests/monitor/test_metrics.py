@@ -8,9 +8,9 @@ def test_drift_metrics_are_emf_with_model_and_field(monkeypatch, capsys) -> None
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Driftgate")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "driftgate")
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
-    from functions.monitor.drift_check import _metric
+    from functions.common.metrics import emit
 
-    _metric("DriftPValue", 0.004, model="support-bot", field="prompt")
+    emit("DriftPValue", 0.004, model="support-bot", field="prompt")
     (line,) = [json.loads(out) for out in capsys.readouterr().out.splitlines() if out.startswith("{")]
     directive = line["_aws"]["CloudWatchMetrics"][0]
     assert directive["Namespace"] == "Driftgate"
@@ -20,7 +20,7 @@ def test_drift_metrics_are_emf_with_model_and_field(monkeypatch, capsys) -> None
 
 def test_metrics_stay_silent_when_disabled(monkeypatch, capsys) -> None:
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    from functions.monitor.drift_check import _metric
+    from functions.common.metrics import emit
 
-    _metric("QualityDelta", 0.3, model="support-bot")
+    emit("QualityDelta", 0.3, model="support-bot")
     assert capsys.readouterr().out == ""
