@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -111,6 +112,9 @@ def run_demo(narrator: Narrator | None = None, out_dir: Path | None = None) -> D
     from finetune.base_model import build_tiny_base
 
     narrator = narrator or Narrator()
+    # moto's interpreter logs every exception it evaluates, including the expected one of an
+    # IsPresent test on a missing path; the narrative reports failures itself.
+    logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
     started = time.monotonic()
     narrator.step("Preparing the local base model (a tiny Llama-shaped LM pretrained on healthy answers; cached)")
     base = build_tiny_base()

@@ -24,9 +24,8 @@ from driftgate.local.template import synthesize
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-# Handlers run locally without an X-Ray daemon or a metrics pipeline.
-LOCAL_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
-                     "POWERTOOLS_LOG_LEVEL": "WARNING"}
+# Handlers run locally without an X-Ray daemon; their EMF metrics are collected by the dispatcher.
+LOCAL_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"}
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 

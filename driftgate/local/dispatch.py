@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 from unittest import mock
 
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf import cloudwatch as emf
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 # Handlers mutate nothing global but os.environ is process-wide: one invocation at a time.
@@ -67,18 +68,27 @@ class Dispatcher:
         self.local_environment = local_environment
         self.functions: dict[str, LocalFunction] = {}
         self.invocations: list[tuple[str, dict[str, Any]]] = []
-        self._patch = mock.patch.object(
-            LambdaSimpleBackend, "invoke", new=lambda _backend, *args: self._moto_invoke(*args))
+        # EMF metric lines the handlers print: what CloudWatch would ingest from their logs.
+        self.metrics: list[dict[str, Any]] = []
+        self._patches = [
+            mock.patch.object(LambdaSimpleBackend, "invoke", new=lambda _backend, *args: self._moto_invoke(*args)),
+            mock.patch.object(emf, "print", new=self._collect_emf, create=True),
+        ]
 
     def add(self, function: LocalFunction) -> None:
         for key in (function.name, function.arn, function.logical_id):
             self.functions[key] = function
 
     def start(self) -> None:
-        self._patch.start()
+        for patch in self._patches:
+            patch.start()
 
     def stop(self) -> None:
-        self._patch.stop()
+        for patch in reversed(self._patches):
+            patch.stop()
+
+    def _collect_emf(self, line: str, *_args: Any, **_kwargs: Any) -> None:
+        self.metrics.append(json.loads(line))
 
     def lookup(self, name_or_arn: str) -> LocalFunction:
         key = name_or_arn.split(":function:")[-1].split(":")[0] if ":function:" in name_or_arn else name_or_arn

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -116,6 +117,8 @@ class LocalSageMaker:
         ]
 
     def start(self) -> None:
+        # moto warns that it forwards sagemaker tasks unoptimised: this seam is what handles them.
+        logging.getLogger(unsupported.__name__).setLevel(logging.ERROR)
         for patch in self._patches:
             patch.start()
 

@@ -63,6 +63,17 @@ def test_failing_task_ends_in_the_failure_path_with_a_notification(local) -> Non
     assert notification["status"] == "FAILED" and "ValidationError" in notification["cause"]
 
 
+def test_handler_metrics_are_collected_as_emf(local) -> None:
+    records = [{"request_id": f"emf-{i}", "model": "support-bot", "prompt": "What is 2 + 2?", "output": "4"}
+               for i in range(3)]
+    assert local.api("POST", "/v1/interactions", {"interactions": records}).status == 200
+    emitted = {name for line in local.dispatcher.metrics
+               for directive in line["_aws"]["CloudWatchMetrics"] for name in (m["Name"] for m in directive["Metrics"])}
+    assert {"InteractionsAccepted", "InteractionsDuplicate", "Quality"} <= emitted
+    accepted = [line["InteractionsAccepted"] for line in local.dispatcher.metrics if "InteractionsAccepted" in line]
+    assert accepted[-1] in (3, [3.0])
+
+
 def test_schedule_invokes_the_drift_check(local) -> None:
     (result,) = local.fire_schedule()
     (check,) = result["checks"]
