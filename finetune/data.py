@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from finetune.errors import FinetuneInputError
-from finetune.formatting import iter_jsonl, jsonl_files
+from finetune.formatting import iter_jsonl, jsonl_files, optional_text
 from finetune.hashing import sha256_files
 
 MANIFEST_SCHEMA = "driftgate.finetune.dataset/v1"
@@ -119,12 +119,7 @@ def feedback_polarity(rating: Any, negative_at_most: float = 0.0) -> int:
 
 
 def _opt_str(record: Mapping[str, Any], key: str, where: str) -> str | None:
-    value = record.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise DataError(f"{where}: field '{key}' must be a string, got {type(value).__name__}", field=key)
-    return value if value.strip() else None
+    return optional_text(record, key, where, error=DataError)
 
 
 def _mapping(record: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:

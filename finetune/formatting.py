@@ -73,20 +73,22 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     return records
 
 
-def _text(record: Mapping[str, Any], key: str, where: str) -> str | None:
+def optional_text(record: Mapping[str, Any], key: str, where: str,
+                  error: type[FinetuneInputError] = FinetuneInputError) -> str | None:
+    """A record's text field: None when absent or blank; a non-string is ``error`` naming the field."""
     value = record.get(key)
     if value is None:
         return None
     if not isinstance(value, str):
-        raise FinetuneInputError(f"{where}: field '{key}' must be a string", field=key)
+        raise error(f"{where}: field '{key}' must be a string, got {type(value).__name__}", field=key)
     return value if value.strip() else None
 
 
 def to_example(record: Mapping[str, Any], where: str, *, require_target: bool = True) -> Example:
-    prompt = _text(record, "prompt", where)
+    prompt = optional_text(record, "prompt", where)
     if prompt is None:
         raise FinetuneInputError(f"{where}: missing field 'prompt'", field="prompt")
-    response, output, reference = (_text(record, k, where) for k in ("response", "output", "reference"))
+    response, output, reference = (optional_text(record, k, where) for k in ("response", "output", "reference"))
     target = response or output or reference
     if require_target and target is None:
         raise FinetuneInputError(
