@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 from unittest import mock
 
+from aws_lambda_powertools.metrics import base as metrics_base
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf import cloudwatch as emf
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
@@ -72,7 +73,8 @@ class Dispatcher:
         self.metrics: list[dict[str, Any]] = []
         self._patches = [
             mock.patch.object(LambdaSimpleBackend, "invoke", new=lambda _backend, *args: self._moto_invoke(*args)),
-            mock.patch.object(emf, "print", new=self._collect_emf, create=True),
+            # Powertools prints EMF from these two modules (metric sets, cold start, single metrics).
+            *(mock.patch.object(module, "print", new=self._collect_emf, create=True) for module in (emf, metrics_base)),
         ]
 
     def add(self, function: LocalFunction) -> None:
