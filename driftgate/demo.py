@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +116,8 @@ def run_demo(narrator: Narrator | None = None, out_dir: Path | None = None) -> D
     # moto's interpreter logs every exception it evaluates, including the expected one of an
     # IsPresent test on a missing path; the narrative reports failures itself.
     logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
+    # Routes that record no metric make Powertools warn at flush; not news to a demo viewer.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     started = time.monotonic()
     narrator.step("Preparing the local base model (a tiny Llama-shaped LM pretrained on healthy answers; cached)")
     base = build_tiny_base()
