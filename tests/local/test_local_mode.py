@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from driftgate.local.deployment import REGION
+from tests.notifications import subscribe_inbox
 
 
 def test_deploys_every_resource_of_the_template(local, synthesized_template) -> None:
@@ -47,19 +48,14 @@ def test_execution_succeeds_through_real_handlers(local) -> None:
 
 
 def test_failing_task_ends_in_the_failure_path_with_a_notification(local) -> None:
-    sqs = boto3.client("sqs", region_name=REGION)
-    queue_url = sqs.create_queue(QueueName="operator-inbox")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    boto3.client("sns", region_name=REGION).subscribe(
-        TopicArn=local.find("AWS::SNS::Topic", "Notifications"), Protocol="sqs", Endpoint=queue_arn)
+    inbox = subscribe_inbox(local)
 
     # An invalid model name fails PrepareDataset's input validation: a real handler error.
     result = local.run({"model": "not a valid name!", "reason": "test"})
 
     assert result.status == "FAILED" and result.error == "RetrainFailed"
     assert result.states == ["PrepareDataset", "RecordFailure", "NotifyFailure", "Failed"]
-    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
-    notification = json.loads(json.loads(messages[0]["Body"])["Message"])
+    (notification,) = inbox()
     assert notification["status"] == "FAILED" and "ValidationError" in notification["cause"]
 
 

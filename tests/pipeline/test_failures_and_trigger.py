@@ -2,7 +2,6 @@
 one run at a time and holds its cooldown."""
 from __future__ import annotations
 
-import json
 import threading
 
 import boto3
@@ -12,26 +11,17 @@ from driftgate.local import local_stack
 from driftgate.local.deployment import REGION
 from driftgate.local.profile import local_training_context
 from functions.common.exceptions import ConflictError
+from tests.notifications import subscribe_inbox
 from tests.pipeline.realdata import alpaca_records, gsm8k_records, ingest
 
 MODEL = "support-bot"
-
-
-def subscribe(stack):
-    sqs = boto3.client("sqs", region_name=REGION)
-    url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    boto3.client("sns", region_name=REGION).subscribe(
-        TopicArn=stack.find("AWS::SNS::Topic", "Notifications"), Protocol="sqs", Endpoint=arn)
-    return lambda: [json.loads(json.loads(m["Body"])["Message"])
-                    for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])]
 
 
 @pytest.mark.slow
 def test_training_failure_ends_in_failure_path_and_production_is_untouched(tmp_path) -> None:
     missing_base = tmp_path / "no-such-base-model"
     with local_stack(context=local_training_context(missing_base)) as stack:
-        inbox = subscribe(stack)
+        inbox = subscribe_inbox(stack)
         ingest(stack, gsm8k_records(60, model=MODEL))
         with stack.environment("Register"):
             from functions.registry.store import registry

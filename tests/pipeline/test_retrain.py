@@ -5,14 +5,12 @@ One stack for the module: each test continues from the state the previous one le
 operator's week would (runs take ~1-2 minutes each on 2 cores)."""
 from __future__ import annotations
 
-import json
 
-import boto3
 import pytest
 
 from driftgate.local import local_stack
-from driftgate.local.deployment import REGION
 from driftgate.local.profile import local_training_context
+from tests.notifications import subscribe_inbox
 from tests.pipeline.realdata import alpaca_records, gsm8k_records, ingest
 
 MODEL = "support-bot"
@@ -29,20 +27,7 @@ def stack(tiny_base):
 
 @pytest.fixture(scope="module")
 def inbox(stack):
-    """An SQS queue subscribed to the notification topic: what an operator would receive."""
-    sqs = boto3.client("sqs", region_name=REGION)
-    url = sqs.create_queue(QueueName="operators")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    boto3.client("sns", region_name=REGION).subscribe(
-        TopicArn=stack.find("AWS::SNS::Topic", "Notifications"), Protocol="sqs", Endpoint=arn)
-
-    def receive() -> list[dict]:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        for message in messages:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        return [json.loads(json.loads(m["Body"])["Message"]) for m in messages]
-
-    return receive
+    return subscribe_inbox(stack)
 
 
 def production(stack) -> dict | None:
