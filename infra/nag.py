@@ -27,11 +27,6 @@ STACK_WIDE: list[NagPackSuppression] = [
     ),
     NagPackSuppression(
         id="AwsSolutions-IAM5",
-        reason="Queries on the interactions table's own global secondary indexes (table/index/*).",
-        applies_to=[RegexAppliesTo(regex=r"/^Resource::<StorageInteractions[0-9A-F]+\.Arn>\/index\/\*$/g")],
-    ),
-    NagPackSuppression(
-        id="AwsSolutions-IAM5",
         reason="Step Functions invokes our own functions by ARN and by version/alias qualifiers (function:*).",
         applies_to=[RegexAppliesTo(regex=r"/^Resource::<[A-Za-z]+Function[0-9A-F]+\.Arn>:\*$/g")],
     ),

@@ -74,40 +74,18 @@ class StateRepository:
         return item
 
 
-class InteractionRepository:
-    """The interactions table: one item per accepted ``request_id`` (scores, feedback, S3 location)."""
-
-    def __init__(self, table: Any) -> None:
-        self.table = table
-
-    def count_for_model(self, model: str, since: str | None = None) -> int:
-        condition = Key("model").eq(model)
-        if since:
-            condition &= Key("event_time").gte(since)
-        kwargs: dict[str, Any] = {"IndexName": "by-model-time", "KeyConditionExpression": condition, "Select": "COUNT"}
-        total = 0
-        while True:
-            page = self.table.query(**kwargs)
-            total += page["Count"]
-            if "LastEvaluatedKey" not in page:
-                return total
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
 @dataclass(frozen=True)
 class Repositories:
     state: StateRepository
-    interactions: InteractionRepository
     s3: Any
     stepfunctions: Any
 
 
 @lru_cache(maxsize=8)
-def _build(region: str | None, state_table: str, interactions_table: str) -> Repositories:
+def _build(region: str | None, state_table: str) -> Repositories:
     dynamodb = boto3.resource("dynamodb", region_name=region, config=_RETRIES)
     return Repositories(
         state=StateRepository(dynamodb.Table(state_table)),
-        interactions=InteractionRepository(dynamodb.Table(interactions_table)),
         s3=boto3.client("s3", region_name=region, config=_RETRIES),
         stepfunctions=boto3.client("stepfunctions", region_name=region, config=_RETRIES),
     )
@@ -116,4 +94,4 @@ def _build(region: str | None, state_table: str, interactions_table: str) -> Rep
 def repositories() -> Repositories:
     """Clients are cached per configuration: reused across warm invocations, rebuilt when the
     environment names other tables (tests, the local mode)."""
-    return _build(os.environ.get("AWS_REGION"), env("STATE_TABLE"), env("INTERACTIONS_TABLE"))
+    return _build(os.environ.get("AWS_REGION"), env("STATE_TABLE"))

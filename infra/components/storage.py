@@ -57,12 +57,6 @@ class Storage(Construct):
             partition_key="request_id",
             sort_key=None,
         )
-        # Windows of one model in time order, for aggregates and dataset preparation.
-        self.interactions_table.add_global_secondary_index(
-            index_name="by-model-time",
-            partition_key=dynamodb.Attribute(name="model", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="event_time", type=dynamodb.AttributeType.STRING),
-        )
         self.state_table = self._table("State", partition_key="pk", sort_key="sk")
 
     def _data_bucket(self, construct_id: str, *, versioned: bool, lifecycle_rules: list[s3.LifecycleRule]) -> s3.Bucket:
