@@ -9,8 +9,8 @@ correction}?, metadata?``). Steps, each counted in the manifest:
    correction drops it; positive feedback keeps it; otherwise ``scores.quality`` must reach
    ``min_quality`` (records without scores, like the shared data, pass) and no flag in
    ``drop_flags`` may be set. A record with no output falls back to its reference (GSM8K).
-2. scrub PII (e-mails, phones, cards) from prompts, responses and references, with the same
-   scrubber the API uses (``functions.scoring.scrub_pii``);
+2. scrub PII (e-mails, phones, cards, SSNs, IBANs) from prompts, responses and references, with
+   the same scrubber the API uses (``functions.scoring.scrub_pii``);
 3. drop exact duplicates (normalised text hash, or a repeated id) and near duplicates (word
    shingle Jaccard >= ``near_duplicate_threshold``; MinHash-LSH finds candidates, exact Jaccard
    decides); the first record seen wins;

@@ -27,6 +27,12 @@ STACK_WIDE: list[NagPackSuppression] = [
     ),
     NagPackSuppression(
         id="AwsSolutions-IAM5",
+        reason="Queries on the interactions table's own global secondary index (table/index/*): the by-user "
+        "index the right-to-erasure route reads; CDK's table grants add the index wildcard.",
+        applies_to=[RegexAppliesTo(regex=r"/^Resource::<StorageInteractions[0-9A-F]+\.Arn>\/index\/\*$/g")],
+    ),
+    NagPackSuppression(
+        id="AwsSolutions-IAM5",
         reason="Step Functions invokes our own functions by ARN and by version/alias qualifiers (function:*).",
         applies_to=[RegexAppliesTo(regex=r"/^Resource::<[A-Za-z]+Function[0-9A-F]+\.Arn>:\*$/g")],
     ),

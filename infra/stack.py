@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.components.api import Api
@@ -42,6 +43,7 @@ class DriftgateStack(Stack):
         layer = DependenciesLayer(self, "Dependencies").layer
         common_env = {
             "INTERACTIONS_TABLE": storage.interactions_table.table_name,
+            "INTERACTIONS_USER_INDEX": storage.user_index,
             "STATE_TABLE": storage.state_table.table_name,
             "RAW_BUCKET": storage.raw_bucket.bucket_name,
             "ARTIFACTS_BUCKET": storage.artifacts_bucket.bucket_name,
@@ -115,6 +117,16 @@ class DriftgateStack(Stack):
         api, drift = self.api_function.function, self.drift_check.function
 
         storage.raw_bucket.grant_put(api)
+        # Erasure (and ingest's merge of a retried batch) read, rewrite and delete raw objects; the
+        # raw bucket is unversioned, so DeleteObject alone (not grant_delete's DeleteObject*).
+        storage.raw_bucket.grant_read(api, "raw/*")
+        api.add_to_role_policy(iam.PolicyStatement(actions=["s3:DeleteObject"],
+                                                   resources=[storage.raw_bucket.arn_for_objects("raw/*")]))
+        # Erasure rewrites the golden sets too, and deletes their old versions (versioned bucket).
+        storage.artifacts_bucket.grant_read(api, "golden/*")
+        storage.artifacts_bucket.grant_put(api, "golden/*")
+        api.add_to_role_policy(iam.PolicyStatement(actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                                                   resources=[storage.artifacts_bucket.arn_for_objects("golden/*")]))
         storage.interactions_table.grant_read_write_data(api)
         storage.state_table.grant_read_write_data(api)
         machine.grant_start_execution(api)

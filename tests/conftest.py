@@ -36,3 +36,11 @@ def local(synthesized_template: dict[str, Any]) -> Iterator[Any]:
 
     with local_stack(synthesized_template) as deployment:
         yield deployment
+
+
+@pytest.fixture(scope="session")
+def tiny_base():
+    """The tiny Llama-shaped base model the local pipeline trains on (built once, cached)."""
+    from finetune.base_model import build_tiny_base
+
+    return build_tiny_base()

@@ -17,6 +17,7 @@ import boto3
 from moto import mock_aws
 
 from driftgate.local.dispatch import Dispatcher, LocalFunction, patched_environ
+from driftgate.local.faults import Faults
 from driftgate.local.intrinsics import Resolver, UnresolvedReference
 from driftgate.local.sagemaker import LocalSageMaker
 from driftgate.local.template import synthesize
@@ -56,6 +57,7 @@ class LocalDeployment:
     template: dict[str, Any]
     dispatcher: Dispatcher = field(init=False)
     sagemaker: LocalSageMaker = field(init=False)
+    faults: Faults = field(init=False)
     resolver: Resolver = field(init=False)
     physical: dict[str, str] = field(default_factory=dict)
     rules: list[dict[str, Any]] = field(default_factory=list)
@@ -64,6 +66,8 @@ class LocalDeployment:
         self.resolver = Resolver(region=REGION, account=ACCOUNT)
         self.dispatcher = Dispatcher(REGION, LOCAL_ENVIRONMENT)
         self.sagemaker = LocalSageMaker(REGION, ACCOUNT)
+        self.faults = Faults(self.dispatcher, REGION)
+        self.sagemaker.crash = self.faults.should_crash
         self._suffix = uuid.uuid4().hex[:8]
 
     # -- deployment ------------------------------------------------------------------------
@@ -230,7 +234,9 @@ class LocalDeployment:
         """Sends a request the way API Gateway's Lambda proxy integration would."""
         event = proxy_event(method, path, body=body, headers=headers, query=query, raw_body=raw_body)
         result = self.invoke("ApiHandler", event)
-        return ApiResponse(result["statusCode"], result.get("headers") or {}, _response_body(result))
+        # A REST resolver answers with multiValueHeaders; API Gateway merges both forms.
+        multi = {name: ", ".join(values) for name, values in (result.get("multiValueHeaders") or {}).items()}
+        return ApiResponse(result["statusCode"], {**(result.get("headers") or {}), **multi}, _response_body(result))
 
     def fire_schedule(self) -> list[Any]:
         """Delivers one scheduled event to every target of every schedule rule."""
@@ -286,6 +292,7 @@ def local_stack(template: dict[str, Any] | None = None, context: dict[str, Any] 
         try:
             yield deployment.deploy()
         finally:
+            deployment.faults.clear()
             deployment.sagemaker.stop()
             deployment.dispatcher.stop()
 

@@ -9,7 +9,7 @@ import traceback
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 from unittest import mock
 
 from aws_lambda_powertools.metrics import base as metrics_base
@@ -69,6 +69,9 @@ class Dispatcher:
         self.local_environment = local_environment
         self.functions: dict[str, LocalFunction] = {}
         self.invocations: list[tuple[str, dict[str, Any]]] = []
+        # Injected faults (driftgate.local.faults): each may answer an invocation with an error.
+        self.faults: list[Callable[[LocalFunction, Any], dict[str, Any] | None]] = []
+        self.current: LocalFunction | None = None  # the function whose handler runs now
         # EMF metric lines the handlers print: what CloudWatch would ingest from their logs.
         self.metrics: list[dict[str, Any]] = []
         self._patches = [
@@ -111,12 +114,20 @@ class Dispatcher:
             with patched_environ(variables):
                 self.invocations.append((function.logical_id, event))
                 handler = getattr(importlib.import_module(module_name), handler_name)
-                return handler(event, context)
+                caller, self.current = self.current, function
+                try:
+                    return handler(event, context)
+                finally:
+                    self.current = caller
 
     def _moto_invoke(self, function_name: str, qualifier: Any, body: Any, headers: Any,
                      response_headers: dict[str, str]) -> bytes:
         function = self.lookup(function_name)
         event = json.loads(body) if body else {}
+        injected = next((error for fault in list(self.faults) if (error := fault(function, event))), None)
+        if injected is not None:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps(injected).encode()
         try:
             result = self.call(function, event)
         except Exception as exc:  # the Lambda runtime's contract: an error payload, not a crash

@@ -15,12 +15,13 @@ import io
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from unittest import mock
 
 import boto3
@@ -67,8 +68,10 @@ def _download_channel(s3: Any, uri: str, target: Path) -> None:
             s3.download_file(bucket, obj["Key"], str(destination))
 
 
-def run_training_job(request: dict[str, Any], region: str, extra_env: dict[str, str] | None = None) -> tuple[bool, str]:
-    """Runs one CreateTrainingJob request locally; returns (succeeded, failure reason)."""
+def run_training_job(request: dict[str, Any], region: str, extra_env: dict[str, str] | None = None,
+                     crash: Callable[[str], bool] | None = None) -> tuple[bool, str]:
+    """Runs one CreateTrainingJob request locally; returns (succeeded, failure reason). ``crash``
+    (fault injection) is asked whether to kill the job's process as soon as it starts."""
     s3 = boto3.client("s3", region_name=region)
     hyperparameters: dict[str, str] = dict(request.get("HyperParameters") or {})
     program = _decode(hyperparameters.get("sagemaker_program", ""))
@@ -87,10 +90,15 @@ def run_training_job(request: dict[str, Any], region: str, extra_env: dict[str, 
         (base / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hyperparameters))
         for directory in ("model", "output/data", "checkpoints"):
             (base / directory).mkdir(parents=True, exist_ok=True)
-        process = subprocess.run([sys.executable, str(REPO_ROOT / program)], cwd=REPO_ROOT, env=env,
-                                 capture_output=True, text=True, timeout=JOB_TIMEOUT_S)
+        process = subprocess.Popen([sys.executable, str(REPO_ROOT / program)], cwd=REPO_ROOT, env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if crash and crash(program):
+            process.kill()
+        stdout, stderr = process.communicate(timeout=JOB_TIMEOUT_S)
+        if process.returncode < 0:
+            return False, f"AlgorithmError: {program} was killed by {signal.Signals(-process.returncode).name}"
         if process.returncode != 0:
-            tail = (process.stderr or process.stdout).strip().splitlines()[-3:]
+            tail = (stderr or stdout).strip().splitlines()[-3:]
             return False, f"AlgorithmError: {program} exited with {process.returncode}: {' | '.join(tail)}"
         archive = io.BytesIO()
         with tarfile.open(fileobj=archive, mode="w:gz") as tar:
@@ -110,6 +118,7 @@ class LocalSageMaker:
         self.account = account
         self.extra_env = extra_env or {}
         self.jobs: list[dict[str, Any]] = []
+        self.crash: Callable[[str], bool] | None = None  # set by driftgate.local.faults
         self._patches = [
             mock.patch.object(_Unsupported, "_build_sync_resolver", new=self._make_sync_resolver()),
             mock.patch.object(_Unsupported, "_assert_integration_pattern_is_supported",
@@ -139,7 +148,7 @@ class LocalSageMaker:
         return build_sync_resolver
 
     def complete(self, request: dict[str, Any]) -> dict[str, Any]:
-        succeeded, reason = run_training_job(request, self.region, self.extra_env)
+        succeeded, reason = run_training_job(request, self.region, self.extra_env, self.crash)
         job = sagemaker_backends[self.account][self.region].training_jobs[request["TrainingJobName"]]
         job.training_job_status = job.secondary_status = "Completed" if succeeded else "Failed"
         self.jobs.append({"name": request["TrainingJobName"], "succeeded": succeeded, "reason": reason})

@@ -299,7 +299,7 @@ def _registry(data: dict[str, Any]) -> Html:
     history_html = table(
         ["revision", "moved at (UTC)", "from", "to", "actor", "reason"],
         [(h.get("revision"), when(h.get("at"), zone=False), h.get("from_version") if h.get("from_version") is not None else "—",
-          h.get("to_version"), h.get("actor") or "—", h.get("reason") or "—") for h in reversed(history)],
+          h.get("to_version"), _actor(h.get("actor")), h.get("reason") or "—") for h in reversed(history)],
         numeric=(0, 2, 3)) if history else empty("No data yet: the production alias never moved.")
     return _section("registry", "Adapter registry", tag("h3", f"Versions ({len(versions)}), newest first" if versions else "Versions"),
                     versions_html, tag("h3", "Production alias history"), current, history_html)
@@ -338,3 +338,10 @@ def write_report(data: dict[str, Any], out_dir: Path) -> Path:
     path = report_path(str(data.get("model") or "model"), out_dir)
     path.write_text(render_report(data), encoding="utf-8")
     return path
+
+
+def _actor(actor: str | None) -> str:
+    """A pipeline run moves production under its execution ARN: its name is what the console lists."""
+    if actor and actor.startswith("arn:aws:states:"):
+        return f"run {actor.rsplit(':', 1)[-1]}"
+    return actor or "—"

@@ -8,18 +8,24 @@ from typing import Annotated, Optional
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from functions.api.body import parse_body
 from functions.api.models import (
-    ApprovalIn, FeedbackIn, FeedbackOut, IngestRequest, IngestResponse, ModelName, QualityOut,
+    ApprovalIn, ErasureIn, ErasureReceipt, FeedbackIn, FeedbackOut, IngestRequest, IngestResponse, ModelName,
+    QualityOut,
 )
+from functions.api.openapi import document_errors
+from functions.api.routing import DecodingRestResolver
+from functions.api.storable import MAX_STORED_INT
 from functions.common.exceptions import BadRequestError, DriftgateError, PayloadTooLargeError
 from functions.interactions import service
+from functions.interactions.erasure import erase_user
 from functions.registry import service as adapters
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -27,7 +33,7 @@ MAX_BODY_BYTES = 1024 * 1024
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayRestResolver(enable_validation=True)
+app = DecodingRestResolver(enable_validation=True, json_body_deserializer=parse_body)
 
 
 class Health(BaseModel):
@@ -43,6 +49,8 @@ def _error(status: int, message: str, **extra) -> Response:
 @app.exception_handler(DriftgateError)
 def handle_domain_error(error: DriftgateError) -> Response:
     """Every domain error maps to its HTTP status here, and only here."""
+    if rejected := _rejected_body():  # a body parse_body refused may also be too large or not JSON
+        return rejected
     if error.status >= 500:
         logger.exception("request failed")
     return _error(error.status, error.message, error=type(error).__name__)
@@ -58,7 +66,7 @@ def _body_size() -> int:
 def _rejected_body() -> Response | None:
     """Size and media type come before content: a 413 or 415 beats any parse error."""
     if _body_size() > MAX_BODY_BYTES:
-        return handle_domain_error(PayloadTooLargeError(f"request body exceeds {MAX_BODY_BYTES} bytes"))
+        return _error(413, f"request body exceeds {MAX_BODY_BYTES} bytes", error=PayloadTooLargeError.__name__)
     event = app.current_event
     content_type = (event.headers.get("content-type") or event.headers.get("Content-Type") or "").lower()
     if event.body and not content_type.startswith("application/json"):
@@ -86,6 +94,32 @@ def handle_validation_error(error: RequestValidationError) -> Response:
         problems.append({"field": location or "body", "problem": detail.get("msg", detail.get("type", "invalid"))})
     summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
     return _error(422, f"invalid request: {summary}", error="ValidationError", problems=problems)
+
+
+# Powertools parses form and multipart bodies itself, and a multipart Content-Type without a
+# boundary makes it raise a bare ValueError: such a body is refused for its media type (415).
+@app.exception_handler(ValueError)
+def handle_unparsable_body(error: ValueError) -> Response:
+    if rejected := _rejected_body():
+        return rejected
+    raise error
+
+
+# Other media types Powertools refuses itself, with a body of its own ({"statusCode", "detail"}).
+@app.exception_handler(RequestUnsupportedContentType)
+def handle_unsupported_media(error: RequestUnsupportedContentType) -> Response:
+    return _rejected_body() or _error(415, "Content-Type must be application/json", error="UnsupportedMediaType")
+
+
+@app.not_found
+def handle_no_route(_: Exception) -> Response:
+    """A known resource asked with a method it lacks is a 405 that names the allowed ones."""
+    event = app.current_event
+    if allowed := app.allowed_methods(event.path):
+        message = f"{event.http_method} is not allowed on {event.path}; allowed: {', '.join(allowed)}"
+        return Response(status_code=405, content_type=content_types.APPLICATION_JSON,
+                        headers={"Allow": ", ".join(allowed)}, body={"message": message, "error": "MethodNotAllowed"})
+    return _error(404, f"no resource at {event.path}", error="NotFoundError")
 
 
 def reject_large_bodies(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
@@ -120,6 +154,16 @@ def post_feedback(feedback: FeedbackIn) -> FeedbackOut:
     return service.add_feedback(feedback)
 
 
+@app.post("/v1/erasures")
+@tracer.capture_method(capture_response=False)  # the receipt names the user: kept out of traces
+def post_erasure(request: ErasureIn) -> ErasureReceipt:
+    """Erases one end user's interactions (by metadata.user_id) from raw storage, samples and future
+    training sets; their items become tombstones. Repeating it is safe and returns zeros."""
+    receipt = erase_user(request.user_id)
+    metrics.add_metric(name="InteractionsErased", unit=MetricUnit.Count, value=receipt.interactions_erased)
+    return receipt
+
+
 @app.get("/v1/models/<model>/quality")
 @tracer.capture_method
 def get_quality(model: Annotated[ModelName, Path()]) -> QualityOut:
@@ -137,8 +181,9 @@ def get_drift(model: Annotated[ModelName, Path()]) -> dict:
 @app.post("/v1/models/<model>/baseline")
 @tracer.capture_method
 def post_baseline(model: Annotated[ModelName, Path()],
-                  window: Annotated[Optional[str], Query(description="window start (ISO 8601); default: latest")] = None,
-                  adapter_version: Annotated[Optional[int], Query(ge=0)] = None) -> QualityOut:
+                  window: Annotated[Optional[str], Query(max_length=64,  # part of a DynamoDB key (1 KB at most)
+                                                         description="window start (ISO 8601); default: latest")] = None,
+                  adapter_version: Annotated[Optional[int], Query(ge=0, le=MAX_STORED_INT)] = None) -> QualityOut:
     """Freezes a window as the model's baseline (the promotion of an adapter does this too)."""
     return service.freeze_baseline(model, window, adapter_version)
 
@@ -193,7 +238,7 @@ def post_approval(model: Annotated[ModelName, Path()], version: Annotated[int, P
 def openapi():  # noqa: ANN201 - a raw Response; an annotation would enter the schema
     """The OpenAPI document of this API, generated from the typed routes."""
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON,
-                    body=app.get_openapi_json_schema(title="driftgate", version="1.0.0"))
+                    body=document_errors(json.loads(app.get_openapi_json_schema(title="driftgate", version="1.0.0"))))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -4,41 +4,48 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from functions.api.models import (
-    FeedbackIn, FeedbackOut, IngestRequest, IngestResponse, InteractionIn, QualityOut, RecordResult, WindowStats,
+    USER_ID_KEY, FeedbackIn, FeedbackOut, IngestRequest, IngestResponse, InteractionIn, QualityOut, RecordResult,
+    WindowStats,
 )
 from functions.common.exceptions import BadRequestError, NotFoundError
 from functions.common.repositories import repositories, utc_now
 from functions.common.settings import env_int
 from functions.interactions.store import NewInteraction, interaction_store
 from functions.interactions.windows import reservoir_sk, stats, window_sk, window_start
-from functions.scoring import score
+from functions.scoring import ScoreReport, score
 
 
-def ingest(request: IngestRequest) -> IngestResponse:
+def score_batch(request: IngestRequest) -> tuple[list[NewInteraction], dict[str, ScoreReport]]:
+    """Scores every record; returns the records to store (a request id repeated inside the batch
+    only once: the first) and each request id's score report."""
     received_at = utc_now()
     hours = env_int("WINDOW_HOURS", 24)
-    store = interaction_store()
     seen: set[str] = set()
     candidates: list[NewInteraction] = []
-    day_of: dict[str, str] = {}
-    reports = {}
+    reports: dict[str, ScoreReport] = {}
     for record in request.interactions:
         report = score(record.prompt, record.output, record.reference, record.expected_format)
         reports[record.request_id] = report
-        if record.request_id in seen:  # repeated inside the batch: only the first one counts
+        if record.request_id in seen:
             continue
         seen.add(record.request_id)
         moment = record.timestamp or datetime.now(timezone.utc)
-        day_of[record.request_id] = moment.astimezone(timezone.utc).date().isoformat()
         candidates.append(_new_interaction(record, report, moment, received_at, hours))
+    return candidates, reports
 
-    already = store.existing([c.request_id for c in candidates])
-    fresh = [c for c in candidates if c.request_id not in already]
+
+def ingest(request: IngestRequest) -> IngestResponse:
+    store = interaction_store()
+    candidates, reports = score_batch(request)
+    # Stored ones (erased ones' tombstones too) are duplicates, and never written to S3 again.
+    stored = store.lookup([c.request_id for c in candidates])
+    fresh = [c for c in candidates if c.request_id not in stored]
     inserted: set[str] = set()
     if fresh:
-        # Raw first: if the DynamoDB write then fails, a retry rewrites the same S3 object.
-        raw_keys = store.write_raw(fresh, day_of)
-        inserted = store.insert(fresh)
+        # Raw first: if the DynamoDB write then fails, a retry merges into the same S3 object.
+        raw_keys = store.write_raw(candidates, stored)
+        inserted = store.insert(fresh, raw_keys)
+        store.settle_raw(raw_keys, [c.request_id for c in fresh if c.request_id not in inserted])
         store.sample([c for c in fresh if c.request_id in inserted], raw_keys, env_int("RESERVOIR_SIZE", 200))
 
     results, counted = [], set()
@@ -53,7 +60,8 @@ def ingest(request: IngestRequest) -> IngestResponse:
     return IngestResponse(accepted=accepted, duplicates=len(results) - accepted, results=results)
 
 
-def _new_interaction(record: InteractionIn, report, moment: datetime, received_at: str, hours: int) -> NewInteraction:
+def _new_interaction(record: InteractionIn, report: ScoreReport, moment: datetime, received_at: str,
+                     hours: int) -> NewInteraction:
     window = window_start(moment, hours)
     event_time = moment.astimezone(timezone.utc).isoformat()
     scores = report.to_dict()
@@ -63,12 +71,15 @@ def _new_interaction(record: InteractionIn, report, moment: datetime, received_a
         "quality": report.quality, "exact_match": report.exact_match, "token_f1": report.token_f1,
         "rouge_l": report.rouge_l, "flags": report.flags, "scores": scores["scores"],
         "metadata": record.metadata or {},
+        # Indexed (by-user) so an erasure finds the user's records; a string, as the index key is.
+        "user_id": str(record.metadata[USER_ID_KEY]) if record.metadata and USER_ID_KEY in record.metadata else None,
     }
     raw = {**record.model_dump(mode="json", exclude_none=True), "event_time": event_time,
            "received_at": received_at, "window": window, "scores": scores}
     return NewInteraction(request_id=record.request_id, model=record.model, window=window,
                           item={k: v for k, v in item.items() if v is not None}, raw=raw,
-                          quality=report.quality, exact_match=report.exact_match, flags=tuple(report.flags))
+                          quality=report.quality, exact_match=report.exact_match, flags=tuple(report.flags),
+                          day=moment.astimezone(timezone.utc).date().isoformat())
 
 
 def feedback_score(feedback: FeedbackIn) -> float:

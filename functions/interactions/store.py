@@ -1,10 +1,14 @@
 """Stores accepted interactions exactly once: raw JSON Lines in S3, one item per ``request_id``
 in DynamoDB, and the window aggregates updated in the same DynamoDB transaction as the items
-they count (so a retried batch can neither lose nor double-count a record)."""
+they count (so a retried batch can neither lose nor double-count a record).
+
+Each item names the raw object that holds its line (``raw_key``) and, when the record has one,
+its end user (``user_id``, indexed for erasure). Every raw line lives in exactly the object its
+item names: a retried batch merges into its earlier object, and a record another writer stored
+first is taken out of ours. An erased record's item is a tombstone, which counts as stored."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -21,6 +25,7 @@ from functions.common.exceptions import NotFoundError
 from functions.common.repositories import from_dynamo, to_dynamo
 from functions.common.settings import env
 from functions.drift.reservoir import Reservoir
+from functions.interactions.raw import JsonLinesObjects, Line, raw_key
 from functions.interactions.windows import FLAG_PREFIX, reservoir_sk, window_sk
 
 TRANSACTION_LIMIT = 100  # DynamoDB's limit of actions per TransactWriteItems
@@ -31,7 +36,7 @@ _deserialize = TypeDeserializer().deserialize
 
 @dataclass(frozen=True)
 class NewInteraction:
-    """One scored record ready to store; ``raw`` is the JSON line written to S3."""
+    """One scored record ready to store; ``raw`` is the JSON line written to S3, under ``day``."""
 
     request_id: str
     model: str
@@ -41,6 +46,19 @@ class NewInteraction:
     quality: float
     exact_match: int | None
     flags: tuple[str, ...]
+    day: str = ""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What ingest needs to know of an already stored ``request_id``."""
+
+    raw_key: str | None  # None on items stored before items named their raw object
+    erased: bool
+
+    def owns(self, key: str) -> bool:
+        """Whether a line of this record in object ``key`` is the one to keep."""
+        return not self.erased and self.raw_key in (key, None)
 
 
 class InteractionStore:
@@ -50,6 +68,7 @@ class InteractionStore:
         self.interactions_table = interactions_table
         self.state_table = state_table
         self.raw_bucket = raw_bucket
+        self.raw = JsonLinesObjects(s3, raw_bucket)
 
     # -- ingest ----------------------------------------------------------------------------
     def _batch_get(self, request_ids: list[str], projection: str) -> Iterator[dict[str, Any]]:
@@ -61,28 +80,59 @@ class InteractionStore:
                 yield from response["Responses"].get(self.interactions_table, [])
                 request = response.get("UnprocessedKeys") or {}
 
-    def existing(self, request_ids: list[str]) -> set[str]:
-        return {item["request_id"]["S"] for item in self._batch_get(request_ids, "request_id")}
+    def lookup(self, request_ids: list[str]) -> dict[str, Stored]:
+        """The stored ones of ``request_ids`` (tombstones of erased records included)."""
+        items = self._batch_get(request_ids, "request_id, raw_key, erased_at")
+        return {item["request_id"]["S"]: Stored(raw_key=item.get("raw_key", {}).get("S"), erased="erased_at" in item)
+                for item in items}
 
     def feedback_of(self, request_ids: list[str]) -> dict[str, dict[str, Any]]:
         """The stored feedback of each of ``request_ids`` that has some."""
         return {item["request_id"]["S"]: from_dynamo(_deserialize(item["feedback"]))
                 for item in self._batch_get(request_ids, "request_id, feedback") if "feedback" in item}
 
-    def write_raw(self, records: list[NewInteraction], day_of: dict[str, str]) -> dict[str, str]:
-        """One JSON Lines object per (model, day); the key is a hash of its request ids, so a retry
-        of the same batch overwrites the same object instead of adding a copy."""
+    def write_raw(self, candidates: list[NewInteraction], stored: dict[str, Stored]) -> dict[str, str]:
+        """Writes the records not ``stored`` yet: one JSON Lines object per (model, day) of the batch,
+        keyed by a hash of the batch's request ids there, so a retry lands on the same object. When
+        part of that batch is stored already (a retry after a failure between S3 and DynamoDB),
+        the object is merged: it keeps the lines its stored items own (never an erased one) and
+        takes the fresh ones, instead of a second copy elsewhere. Returns each fresh id's key."""
         groups: dict[tuple[str, str], list[NewInteraction]] = defaultdict(list)
-        for record in records:
-            groups[(record.model, day_of[record.request_id])].append(record)
+        for record in candidates:
+            groups[(record.model, record.day)].append(record)
         keys: dict[str, str] = {}
         for (model, day), group in sorted(groups.items()):
-            digest = hashlib.sha256("\n".join(sorted(r.request_id for r in group)).encode()).hexdigest()[:32]
-            key = f"raw/model={model}/date={day}/{digest}.jsonl"
-            body = "".join(json.dumps(r.raw, ensure_ascii=False, sort_keys=True) + "\n" for r in group)
-            self.s3.put_object(Bucket=self.raw_bucket, Key=key, Body=body.encode(), ContentType="application/x-ndjson")
-            keys.update((r.request_id, key) for r in group)
+            fresh = [r for r in group if r.request_id not in stored]
+            if not fresh:
+                continue
+            key = raw_key(model, day, [r.request_id for r in group])
+            lines = [r.raw for r in fresh]
+            if len(fresh) == len(group):  # nothing of this batch stored: any earlier copy is ours to replace
+                self.raw.put(key, lines)
+            else:
+                ids = {r.request_id for r in fresh}
+
+                def merge(before: list[Line], key: str = key, ids: set[str] = ids,
+                          lines: list[Line] = lines) -> list[Line]:
+                    kept = [line for line in before if line["request_id"] not in ids
+                            and line["request_id"] in stored and stored[line["request_id"]].owns(key)]
+                    return kept + lines
+
+                self.raw.edit(key, merge)
+            keys.update((r.request_id, key) for r in fresh)
         return keys
+
+    def settle_raw(self, raw_keys: dict[str, str], lost: list[str]) -> None:
+        """Records a concurrent writer stored first keep only the line their item points to."""
+        if not lost:
+            return
+        stored = self.lookup(lost)
+        extra: dict[str, set[str]] = defaultdict(set)
+        for request_id in lost:
+            if request_id not in stored or not stored[request_id].owns(raw_keys[request_id]):
+                extra[raw_keys[request_id]].add(request_id)
+        for key, ids in sorted(extra.items()):
+            self.raw.edit(key, lambda before, ids=ids: [line for line in before if line["request_id"] not in ids])
 
     def sample(self, records: list[NewInteraction], raw_keys: dict[str, str], capacity: int) -> None:
         """Offers new records to their window's reservoir (a bounded uniform sample the drift
@@ -115,14 +165,15 @@ class InteractionStore:
                     if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                         raise
 
-    def insert(self, records: list[NewInteraction]) -> set[str]:
-        """Inserts the records that are not stored yet; returns the request ids it inserted."""
+    def insert(self, records: list[NewInteraction], raw_keys: dict[str, str]) -> set[str]:
+        """Inserts the records that are not stored yet (an erased record's tombstone counts as
+        stored); returns the request ids it inserted."""
         inserted: set[str] = set()
         for chunk in _chunks(records):
             pending = list(chunk)
             while pending:
                 try:
-                    self.dynamodb.transact_write_items(TransactItems=self._actions(pending))
+                    self.dynamodb.transact_write_items(TransactItems=self._actions(pending, raw_keys))
                 except ClientError as error:
                     if error.response["Error"]["Code"] != "TransactionCanceledException":
                         raise
@@ -138,11 +189,11 @@ class InteractionStore:
                 pending = []
         return inserted
 
-    def _actions(self, records: list[NewInteraction]) -> list[dict[str, Any]]:
+    def _actions(self, records: list[NewInteraction], raw_keys: dict[str, str]) -> list[dict[str, Any]]:
         actions: list[dict[str, Any]] = [{
             "Put": {
                 "TableName": self.interactions_table,
-                "Item": {k: _serialize(v) for k, v in to_dynamo(r.item).items()},
+                "Item": {k: _serialize(v) for k, v in to_dynamo({**r.item, "raw_key": raw_keys[r.request_id]}).items()},
                 "ConditionExpression": "attribute_not_exists(request_id)",
             }
         } for r in records]
@@ -178,7 +229,7 @@ class InteractionStore:
     def get(self, request_id: str) -> dict[str, Any]:
         response = self.dynamodb.get_item(TableName=self.interactions_table, Key={"request_id": {"S": request_id}},
                                           ConsistentRead=True)
-        if "Item" not in response:
+        if "Item" not in response or "erased_at" in response["Item"]:
             raise NotFoundError(f"no interaction with request_id {request_id!r}")
         return from_dynamo({k: _deserialize(v) for k, v in response["Item"].items()})
 
@@ -192,7 +243,8 @@ class InteractionStore:
             "UpdateExpression": "SET feedback = :f",
             "ExpressionAttributeValues": {":f": _serialize(to_dynamo(feedback))},
         }
-        first = {**set_feedback, "ConditionExpression": "attribute_exists(request_id) AND attribute_not_exists(feedback)"}
+        live = "attribute_exists(request_id) AND attribute_not_exists(erased_at)"  # not on an erased record
+        first = {**set_feedback, "ConditionExpression": f"{live} AND attribute_not_exists(feedback)"}
         count = {"Update": {
             "TableName": self.state_table,
             "Key": {"pk": {"S": f"MODEL#{stored['model']}"}, "sk": {"S": window_sk(stored["window"])}},
@@ -205,7 +257,12 @@ class InteractionStore:
         except ClientError as error:
             if error.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
-        self.dynamodb.update_item(**set_feedback, ConditionExpression="attribute_exists(request_id)")
+        try:
+            self.dynamodb.update_item(**set_feedback, ConditionExpression=live)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            raise NotFoundError(f"no interaction with request_id {request_id!r}") from None
         return stored, False
 
 

@@ -5,6 +5,7 @@ concurrent drift checks (or a manual retrain racing one) start exactly one execu
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import datetime, timedelta, timezone
@@ -44,7 +45,10 @@ def start_retrain(repos: Repositories, model: str, reason: str, report: dict[str
             raise
         current = repos.state.get(**_key(model)) or {}
         raise ConflictError(f"a retrain of {model} is running or cooling down until {current.get('busy_until')}") from None
-    name = re.sub(r"[^A-Za-z0-9_-]", "-", f"{model}-{reason}")[:60] + now.strftime("-%Y%m%dT%H%M%S")
+    # Sanitizing can map two models to one name ("a.b", "a:b", a shared long prefix): the model's
+    # hash keeps names apart, or StartExecution fails with ExecutionAlreadyExists.
+    digest = hashlib.sha256(model.encode()).hexdigest()[:8]
+    name = re.sub(r"[^A-Za-z0-9_-]", "-", f"{model}-{reason}")[:52] + f"-{digest}" + now.strftime("-%Y%m%dT%H%M%S")
     execution = repos.stepfunctions.start_execution(
         stateMachineArn=env("STATE_MACHINE_ARN"), name=name[:80],
         input=json.dumps({"model": model, "reason": reason, "report": report or {}}, default=str),

@@ -44,8 +44,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     run = PipelineInput.model_validate(event)
     run_id = str(event.get("run_id") or getattr(context, "aws_request_id", "run"))
     artifacts = artifact_store()
+    store = interaction_store()
     records = list(artifacts.raw_records(run.model))
-    feedback = interaction_store().feedback_of([r["request_id"] for r in records])
+    # An erasure that stopped between its steps may leave a tombstoned record's raw line behind.
+    erased = {rid for rid, stored in store.lookup([r["request_id"] for r in records]).items() if stored.erased}
+    records = [r for r in records if r["request_id"] not in erased]
+    feedback = store.feedback_of([r["request_id"] for r in records])
     config = DataConfig(min_quality=env_float("MIN_TRAINING_QUALITY", 0.5),
                         min_records=max(2, env_int("MIN_TRAINING_RECORDS", 200)))
     champion = registry().alias(run.model, "production")

@@ -35,6 +35,10 @@ def promote(model: str, version: int, actor: str) -> dict[str, Any]:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = PromoteInput.model_validate(event)
+    current = registry().alias(request.model)
+    history = registry().history(request.model) if current and current["version"] == request.version else []
+    if history and history[-1]["actor"] == request.actor:
+        return current  # a retry of this run's own move, which already happened
     alias = promote(request.model, request.version, request.actor)
     logger.info("promoted", extra={"model": request.model, "version": request.version})
     return alias

@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.common.repositories import repositories
 from functions.monitor.trigger import release
 from functions.pipeline.models import FailureInput
+from functions.registry.store import registry
 
 logger = Logger()
 tracer = Tracer()
@@ -37,6 +38,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     repos.state.record_run(model, failure.execution_arn, "FAILED", error=error, cause=cause,
                            reason=failure.input.get("reason"))
     release(repos, model)
+    moved = production_moved_by(model, failure.execution_arn)
+    production = (f"Production moved to version {moved} by this run before the failure." if moved is not None
+                  else "Production adapter unchanged.")
     logger.warning("pipeline run failed", extra={"model": model, "error": error, "cause": cause})
     return {
         "status": "FAILED",
@@ -44,5 +48,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "execution_arn": failure.execution_arn,
         "error": error,
         "cause": cause,
-        "message": f"driftgate retrain for {model} failed ({error}): {cause}. Production adapter unchanged.",
+        "production_moved_to": moved,
+        "message": f"driftgate retrain for {model} failed ({error}): {cause}. {production}",
     }
+
+
+def production_moved_by(model: str, execution_arn: str) -> int | None:
+    """The version this run promoted, if it got that far (say FinishRun failed afterwards)."""
+    moves = [entry for entry in registry().history(model) if entry.get("actor") == execution_arn]
+    return int(moves[-1]["to_version"]) if moves else None

@@ -49,6 +49,11 @@ def verify_adapter(files: dict[str, bytes]) -> dict[str, Any]:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = RegisterInput.model_validate(event)
     manifest = verify_adapter(artifact_store().read_tarball(request.adapter_uri))
+    # A retry (say after a timeout) of an attempt that did register returns that version.
+    earlier = next((v for v in registry().versions(request.model) if v.get("execution_arn") == request.execution_arn),
+                   None)
+    if earlier is not None:
+        return {"version": earlier["version"], "s3_uri": earlier["s3_uri"], "sha256": earlier["sha256"]}
     version = registry().register(request.model, {
         "s3_uri": request.adapter_uri,
         "sha256": manifest["weights"]["sha256"],

@@ -191,7 +191,7 @@ def is_valid_json(output: str) -> bool:
     payload = fenced.group(1) if fenced else output
     try:
         value = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         return False
     # A bare string or number is valid JSON but not what "answer in JSON" asks for.
     return isinstance(value, (dict, list))

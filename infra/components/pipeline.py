@@ -16,7 +16,10 @@ from infra.components.training import TrainingJobs
 TASK_TIMEOUT = Duration.minutes(5)
 APPROVAL_TIMEOUT = Duration.days(7)
 TRANSIENT_ERRORS = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-                    "Lambda.TooManyRequestsException", "States.Timeout"]
+                    "Lambda.TooManyRequestsException", "States.Timeout",
+                    # A function that ran past its timeout (a cold start, a slow dependency); our
+                    # tasks are idempotent, so running them again is safe.
+                    "Sandbox.Timedout"]
 
 
 class RetrainPipeline(Construct):
@@ -42,7 +45,8 @@ class RetrainPipeline(Construct):
                 "error": sfn.JsonPath.object_at("$.error"),
             })
             .next(self._notify("NotifyFailure", "$.failure"))
-            .next(sfn.Fail(self, "Failed", error="RetrainFailed", cause="A pipeline task failed; production is unchanged"))
+            .next(sfn.Fail(self, "Failed", error="RetrainFailed",
+                            cause="A pipeline task failed; the failure notification says why and where production stands"))
         )
         finish = self._invoke("FinishRun", result_path="$.outcome", payload={
             "execution_arn": sfn.JsonPath.string_at("$$.Execution.Id"),
@@ -79,6 +83,8 @@ class RetrainPipeline(Construct):
         promote = self._invoke("Promote", result_path="$.promoted", payload={
             "model": sfn.JsonPath.string_at("$.model"),
             "version": sfn.JsonPath.number_at("$.registered.version"),
+            # The alias history names the run that moved production (and RecordFailure reads it).
+            "actor": sfn.JsonPath.string_at("$$.Execution.Id"),
         })
         promote.next(self._status("Promoted", "PROMOTED")).next(finish)
         rejected = self._status("GateRejected", "REJECTED").next(finish)

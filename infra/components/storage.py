@@ -41,7 +41,8 @@ class Storage(Construct):
                 )
             ],
         )
-        # Adapters are versions: S3 versioning keeps every write recoverable.
+        # Adapters are versions: S3 versioning keeps every write recoverable. The raw bucket is not
+        # versioned on purpose: an erasure's rewrite of an object must leave no old version behind.
         self.artifacts_bucket = self._data_bucket(
             "Artifacts",
             versioned=True,
@@ -56,6 +57,15 @@ class Storage(Construct):
             "Interactions",
             partition_key="request_id",
             sort_key=None,
+        )
+        # Right to erasure: one user's interactions without a scan. Sparse (only items with a
+        # metadata user id; tombstones have none), projecting what the erasure needs per item.
+        self.user_index = "by-user"
+        self.interactions_table.add_global_secondary_index(
+            index_name=self.user_index,
+            partition_key=dynamodb.Attribute(name="user_id", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.INCLUDE,
+            non_key_attributes=["raw_key", "model", "window"],
         )
         self.state_table = self._table("State", partition_key="pk", sort_key="sk")
 

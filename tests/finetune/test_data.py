@@ -76,6 +76,27 @@ def test_pii_is_scrubbed_from_prompts_and_responses(tmp_path: Path) -> None:
     assert "[EMAIL]" in text and "[PHONE]" in text and "[CARD]" in text
 
 
+def test_ssn_iban_and_single_digit_group_phones_are_scrubbed_from_corrections(tmp_path: Path) -> None:
+    """These leaked into training sets before the scrubber knew them (tests/reliability/test_pii.py);
+    look-alikes that fail the SSA ranges or the IBAN checksum stay, so real text is not eaten."""
+    planted = {"078-05-1120": "[SSN]", "219 09 9999": "[SSN]", "GB82 WEST 1234 5698 7654 32": "[IBAN]",
+               "FR1420041010050500013M02606": "[IBAN]", "+33 1 23 45 67 89": "[PHONE]"}
+    look_alikes = ["000-12-3456", "666-12-3456", "GB83 WEST 1234 5698 7654 32"]
+    records = read_records(*GSM8K, limit=12)
+    for i, (value, _) in enumerate(planted.items()):
+        records[i]["feedback"] = {"rating": 1, "correction": f"{records[i]['reference']} Refund to {value} today."}
+    for i, value in enumerate(look_alikes, start=len(planted)):
+        records[i]["reference"] += f" Form field example: {value}."
+    source = write_jsonl(tmp_path / "in.jsonl", records)
+    build_training_set([source], tmp_path / "out", DataConfig(min_records=10))
+
+    rows = {row["id"]: row for row in read_rows(tmp_path / "out")}
+    for i, (value, placeholder) in enumerate(planted.items()):
+        assert rows[records[i]["id"]]["response"] == f"{records[i]['reference']} Refund to {placeholder} today."
+    for i, value in enumerate(look_alikes, start=len(planted)):
+        assert rows[records[i]["id"]]["reference"].endswith(f" Form field example: {value}.")
+
+
 def test_split_is_deterministic_and_stable_as_data_grows(tmp_path: Path) -> None:
     records = read_records(*GSM8K, limit=300)
     small = write_jsonl(tmp_path / "small.jsonl", records[:200])

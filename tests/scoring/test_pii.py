@@ -25,7 +25,7 @@ def clean_outputs() -> list[str]:
 
 
 def test_kinds() -> None:
-    assert PII_KINDS == ("email", "phone", "card")
+    assert PII_KINDS == ("email", "phone", "card", "ssn", "iban")
 
 
 def test_valid_luhn_card_planted_in_real_outputs_is_flagged(clean_outputs: list[str]) -> None:

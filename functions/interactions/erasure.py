@@ -1,0 +1,91 @@
+"""Right to erasure: removes one end user's interactions, found by ``metadata.user_id`` through
+the interactions table's by-user index, from everywhere they are kept as text.
+
+Per user: the drift reports' example texts, the reservoir samples and the frozen golden sets
+(old object versions included) lose the user's records, each raw S3 object is rewritten without
+the user's lines (deleted when none are left; the raw bucket is unversioned), and then the
+object's items become tombstones (``request_id``, ``erased_at``: no text, no user id, no
+feedback). Window aggregates (counts, sums) are not personal data and stay.
+
+Every step is idempotent and the tombstones come last, object by object: the index finds the
+user's items until their tombstone is written, so an erasure that failed half-way is finished
+by running it again, and a finished one finds nothing (a receipt of zeros). Tombstones keep the
+request ids, so a retried ingest of an old batch counts those records as duplicates and writes
+nothing of them to S3 again (``store.write_raw``).
+"""
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from functools import lru_cache
+
+import boto3
+from botocore.config import Config
+
+from functions.api.models import ErasureReceipt
+from functions.common.repositories import utc_now
+from functions.common.settings import env
+from functions.interactions.erasure_store import ErasureStore, UserRecord
+from functions.interactions.golden import GoldenSets
+from functions.interactions.raw import JsonLinesObjects
+from functions.interactions.windows import reservoir_sk
+
+
+def erase_user(user_id: str) -> ErasureReceipt:
+    store, golden = erasure_store(), golden_sets()
+    erased_at = utc_now()
+    records = store.records_of(user_id)
+    ids = {r.request_id for r in records}
+    by_key: dict[str, list[UserRecord]] = defaultdict(list)
+    per_model: dict[str, Counter[str]] = defaultdict(Counter)
+    for record in records:
+        by_key[record.raw_key].append(record)
+        per_model[record.model][record.window] += 1
+    counts: Counter[str] = Counter()
+
+    texts = store.texts(set(by_key), user_id, ids)  # read before the rewrites remove them
+    for model, windows in sorted(per_model.items()):
+        for sk in [reservoir_sk(w) for w in sorted(windows)] + ["BASELINE_RESERVOIR"]:
+            counts["reservoir_samples_removed"] += store.scrub_reservoir(model, sk, ids, windows)
+        counts["drift_examples_removed"] += store.scrub_drift_reports(model, texts)
+        rows, versions = golden.erase(model, ids)
+        counts["golden_rows_removed"] += rows
+        counts["old_versions_deleted"] += versions
+    for key, group in sorted(by_key.items()):
+        removed, rewritten, deleted = store.erase_raw(key, user_id, ids)
+        counts["raw_lines_removed"] += removed
+        counts["raw_objects_rewritten"] += rewritten
+        counts["raw_objects_deleted"] += deleted
+        for record in group:
+            replaced, had_feedback = store.tombstone(record.request_id, user_id, erased_at)
+            counts["interactions_erased"] += replaced
+            counts["feedback_erased"] += had_feedback
+    numbers = [name for name in ErasureReceipt.model_fields if name not in ("user_id", "erased_at")]
+    return ErasureReceipt(user_id=user_id, erased_at=erased_at, **{name: counts[name] for name in numbers})
+
+
+_RETRIES = Config(retries={"max_attempts": 5, "mode": "adaptive"})
+
+
+@lru_cache(maxsize=8)
+def _store(region: str | None, interactions_table: str, user_index: str, state_table: str,
+           raw_bucket: str) -> ErasureStore:
+    return ErasureStore(
+        dynamodb=boto3.client("dynamodb", region_name=region, config=_RETRIES),
+        raw=JsonLinesObjects(boto3.client("s3", region_name=region, config=_RETRIES), raw_bucket),
+        interactions_table=interactions_table, user_index=user_index, state_table=state_table,
+    )
+
+
+@lru_cache(maxsize=8)
+def _golden(region: str | None, artifacts_bucket: str) -> GoldenSets:
+    return GoldenSets(boto3.client("s3", region_name=region, config=_RETRIES), artifacts_bucket)
+
+
+def erasure_store() -> ErasureStore:
+    return _store(os.environ.get("AWS_REGION"), env("INTERACTIONS_TABLE"), env("INTERACTIONS_USER_INDEX"),
+                  env("STATE_TABLE"), env("RAW_BUCKET"))
+
+
+def golden_sets() -> GoldenSets:
+    return _golden(os.environ.get("AWS_REGION"), env("ARTIFACTS_BUCKET"))

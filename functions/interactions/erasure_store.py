@@ -1,0 +1,164 @@
+"""AWS access of the right to erasure: the by-user index, raw objects, reservoir samples and
+drift reports in the state table, and tombstones."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from functions.api.models import USER_ID_KEY
+from functions.common.exceptions import ConflictError
+from functions.common.repositories import from_dynamo, to_dynamo
+from functions.interactions.raw import JsonLinesObjects, Line
+from functions.interactions.reservoir_erasure import without
+
+STATE_RETRIES = 8
+TEXT_FIELDS = ("prompt", "output", "reference")
+_serialize = TypeSerializer().serialize
+_deserialize = TypeDeserializer().deserialize
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """One of the user's interactions, as the by-user index projects it."""
+
+    request_id: str
+    raw_key: str
+    model: str
+    window: str
+
+
+def is_users(line: Line, user_id: str, request_ids: set[str]) -> bool:
+    """The user's line: by request id, or by the user id it carries (a copy no item points to)."""
+    user = (line.get("metadata") or {}).get(USER_ID_KEY)
+    return line.get("request_id") in request_ids or (user is not None and str(user) == user_id)
+
+
+def _normalized(text: str) -> str:
+    return " ".join(text.split())
+
+
+def shows(example: str, texts: set[str]) -> bool:
+    """Whether a drift report example (whitespace-collapsed, maybe clipped with '…') is one of ``texts``."""
+    head = _normalized(example).removesuffix("…")
+    return bool(head) and any(text.startswith(head) for text in texts)
+
+
+class ErasureStore:
+    def __init__(self, *, dynamodb: Any, raw: JsonLinesObjects, interactions_table: str, user_index: str,
+                 state_table: str) -> None:
+        self.dynamodb = dynamodb
+        self.raw = raw
+        self.interactions_table = interactions_table
+        self.user_index = user_index
+        self.state_table = state_table
+
+    def records_of(self, user_id: str) -> list[UserRecord]:
+        """The user's live interactions (tombstones carry no user id, so the sparse index drops them)."""
+        request: dict[str, Any] = {
+            "TableName": self.interactions_table, "IndexName": self.user_index,
+            "KeyConditionExpression": "user_id = :u", "ExpressionAttributeValues": {":u": {"S": user_id}},
+        }
+        records = []
+        while True:
+            page = self.dynamodb.query(**request)
+            records += [UserRecord(request_id=i["request_id"]["S"], raw_key=i["raw_key"]["S"], model=i["model"]["S"],
+                                   window=i["window"]["S"]) for i in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return records
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def texts(self, keys: set[str], user_id: str, request_ids: set[str]) -> set[str]:
+        """The user's texts in these raw objects, whitespace-collapsed (as drift examples are)."""
+        found: set[str] = set()
+        for key in sorted(keys):
+            lines, _etag = self.raw.read(key)
+            found |= {_normalized(line[f]) for line in lines if is_users(line, user_id, request_ids)
+                      for f in TEXT_FIELDS if isinstance(line.get(f), str) and line[f].strip()}
+        return found
+
+    def erase_raw(self, key: str, user_id: str, request_ids: set[str]) -> tuple[int, bool, bool]:
+        """(lines removed, rewritten, deleted) for one raw object."""
+        edit = self.raw.edit(key, lambda lines: [line for line in lines if not is_users(line, user_id, request_ids)])
+        removed = len(edit.before) - len(edit.after)
+        return removed, edit.changed and not edit.deleted, edit.deleted
+
+    # -- state table ---------------------------------------------------------------------------
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        item = self.dynamodb.get_item(TableName=self.state_table, Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                                      ConsistentRead=True).get("Item")
+        return from_dynamo({k: _deserialize(v) for k, v in item.items()}) if item else None
+
+    def scrub_reservoir(self, model: str, sk: str, request_ids: set[str], erased_per_window: Counter[str]) -> int:
+        """Takes the user's samples out of one reservoir item (a window's, or the frozen baseline's);
+        conditional on the count it read, as ingest's sampling is."""
+        key = {"pk": {"S": f"MODEL#{model}"}, "sk": {"S": sk}}
+        for _attempt in range(STATE_RETRIES):
+            item = self._get(f"MODEL#{model}", sk)
+            if not item:
+                return 0
+            state, removed = without(item["state"], request_ids, erased_per_window[item.get("window", "")])
+            if not removed:
+                return 0
+            condition = {"ConditionExpression": "#state.seen = :seen", "ExpressionAttributeNames": {"#state": "state"},
+                         "ExpressionAttributeValues": {":seen": {"N": str(item["state"]["seen"])}}}
+            try:
+                if state is None:
+                    self.dynamodb.delete_item(TableName=self.state_table, Key=key, **condition)
+                else:
+                    stored = {k: _serialize(v) for k, v in to_dynamo({**item, "state": state}).items()}
+                    self.dynamodb.put_item(TableName=self.state_table, Item=stored, **condition)
+                return removed
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+        raise ConflictError(f"reservoir {sk} of {model!r} kept changing during the erasure; retry")
+
+    def scrub_drift_reports(self, model: str, texts: set[str]) -> int:
+        """Drops the user's texts from the example lists of the model's stored drift reports."""
+        removed = 0
+        request: dict[str, Any] = {
+            "TableName": self.state_table, "ConsistentRead": True,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :drift)",
+            "ExpressionAttributeValues": {":pk": {"S": f"MODEL#{model}"}, ":drift": {"S": "DRIFT#"}},
+        }
+        while texts:
+            page = self.dynamodb.query(**request)
+            for raw_item in page.get("Items", []):
+                item = from_dynamo({k: _deserialize(v) for k, v in raw_item.items()})
+                dropped = 0
+                for cluster in item.get("report", {}).get("clusters", []):
+                    examples = cluster.get("examples") or []
+                    kept = [e for e in examples if not shows(e, texts)]
+                    if len(kept) < len(examples):
+                        dropped += len(examples) - len(kept)
+                        cluster["examples"] = kept
+                if dropped:
+                    # The scheduled check rewrites whole reports too: last writer wins, nothing merges.
+                    self.dynamodb.put_item(TableName=self.state_table,
+                                           Item={k: _serialize(v) for k, v in to_dynamo(item).items()})
+                    removed += dropped
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return removed
+
+    # -- interactions table --------------------------------------------------------------------
+    def tombstone(self, request_id: str, user_id: str, erased_at: str) -> tuple[bool, bool]:
+        """Replaces the item by a tombstone; (replaced, it carried feedback). Conditional on the
+        user id, so two concurrent erasures count each record once."""
+        try:
+            old = self.dynamodb.put_item(
+                TableName=self.interactions_table,
+                Item={"request_id": {"S": request_id}, "erased_at": {"S": erased_at}},
+                ConditionExpression="user_id = :u", ExpressionAttributeValues={":u": {"S": user_id}},
+                ReturnValues="ALL_OLD",
+            ).get("Attributes", {})
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False, False
+        return True, "feedback" in old
