@@ -183,6 +183,11 @@ def scrub_row(row: Row) -> bool:
     from functions.scoring import scrub_pii
 
     changed = False
+    if scrub_pii(row.id) != row.id:
+        # A caller's request id is an identifier, not text to learn from: a stable digest keeps
+        # the split and the link back to the record without copying the PII into the dataset.
+        row.id = "sha256:" + hashlib.sha256(row.id.encode()).hexdigest()[:24]
+        changed = True
     for key in ("prompt", "response", "reference"):
         value = getattr(row, key)
         if value:

@@ -1,6 +1,8 @@
 """Building a training set from real interaction records (../shared/data)."""
 from __future__ import annotations
 
+import hashlib
+
 import copy
 import json
 from pathlib import Path
@@ -74,6 +76,20 @@ def test_pii_is_scrubbed_from_prompts_and_responses(tmp_path: Path) -> None:
             assert find_pii(row.get(key) or "") == [], (row["id"], key)
     assert manifest["counts"]["pii_scrubbed"] >= 3 * len(planted) - 1  # rows can share a plant
     assert "[EMAIL]" in text and "[PHONE]" in text and "[CARD]" in text
+
+
+def test_request_ids_holding_pii_become_digests(tmp_path: Path) -> None:
+    records = read_records(*ALPACA, limit=20)
+    planted = {f"user{i}@gmail.com#chat": records[i]["id"] for i in range(10)}
+    for pii_id, original in planted.items():
+        next(r for r in records if r["id"] == original)["id"] = pii_id
+    source = write_jsonl(tmp_path / "in.jsonl", records)
+    build_training_set([source], tmp_path / "out", DataConfig(min_records=5))
+
+    ids = {row["id"] for row in read_rows(tmp_path / "out")}
+    digests = {"sha256:" + hashlib.sha256(pii_id.encode()).hexdigest()[:24] for pii_id in planted}
+    assert ids & digests and not any("@gmail.com" in i for i in ids)
+    assert ids - digests <= {r["id"] for r in records[10:]}  # ids without PII stay as they are
 
 
 def test_ssn_iban_and_single_digit_group_phones_are_scrubbed_from_corrections(tmp_path: Path) -> None:
