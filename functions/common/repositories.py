@@ -16,7 +16,9 @@ from botocore.config import Config
 
 from functions.common.settings import env
 
-_RETRIES = Config(retries={"max_attempts": 5, "mode": "adaptive"})
+# Standard mode: backoff with jitter on throttles. Not adaptive: its client-side rate limiter
+# would keep slowing every later call of a warm container after one throttling burst.
+AWS_RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"})
 
 
 def utc_now() -> str:
@@ -83,11 +85,11 @@ class Repositories:
 
 @lru_cache(maxsize=8)
 def _build(region: str | None, state_table: str) -> Repositories:
-    dynamodb = boto3.resource("dynamodb", region_name=region, config=_RETRIES)
+    dynamodb = boto3.resource("dynamodb", region_name=region, config=AWS_RETRIES)
     return Repositories(
         state=StateRepository(dynamodb.Table(state_table)),
-        s3=boto3.client("s3", region_name=region, config=_RETRIES),
-        stepfunctions=boto3.client("stepfunctions", region_name=region, config=_RETRIES),
+        s3=boto3.client("s3", region_name=region, config=AWS_RETRIES),
+        stepfunctions=boto3.client("stepfunctions", region_name=region, config=AWS_RETRIES),
     )
 
 

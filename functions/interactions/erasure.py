@@ -20,10 +20,9 @@ from collections import Counter, defaultdict
 from functools import lru_cache
 
 import boto3
-from botocore.config import Config
 
 from functions.api.models import ErasureReceipt
-from functions.common.repositories import utc_now
+from functions.common.repositories import AWS_RETRIES, utc_now
 from functions.common.settings import env
 from functions.interactions.erasure_store import ErasureStore, UserRecord
 from functions.interactions.golden import GoldenSets
@@ -64,22 +63,21 @@ def erase_user(user_id: str) -> ErasureReceipt:
     return ErasureReceipt(user_id=user_id, erased_at=erased_at, **{name: counts[name] for name in numbers})
 
 
-_RETRIES = Config(retries={"max_attempts": 5, "mode": "adaptive"})
 
 
 @lru_cache(maxsize=8)
 def _store(region: str | None, interactions_table: str, user_index: str, state_table: str,
            raw_bucket: str) -> ErasureStore:
     return ErasureStore(
-        dynamodb=boto3.client("dynamodb", region_name=region, config=_RETRIES),
-        raw=JsonLinesObjects(boto3.client("s3", region_name=region, config=_RETRIES), raw_bucket),
+        dynamodb=boto3.client("dynamodb", region_name=region, config=AWS_RETRIES),
+        raw=JsonLinesObjects(boto3.client("s3", region_name=region, config=AWS_RETRIES), raw_bucket),
         interactions_table=interactions_table, user_index=user_index, state_table=state_table,
     )
 
 
 @lru_cache(maxsize=8)
 def _golden(region: str | None, artifacts_bucket: str) -> GoldenSets:
-    return GoldenSets(boto3.client("s3", region_name=region, config=_RETRIES), artifacts_bucket)
+    return GoldenSets(boto3.client("s3", region_name=region, config=AWS_RETRIES), artifacts_bucket)
 
 
 def erasure_store() -> ErasureStore:

@@ -15,17 +15,18 @@ from functions.interactions.windows import reservoir_sk, stats, window_sk, windo
 from functions.scoring import ScoreReport, score
 
 
-def score_batch(request: IngestRequest) -> tuple[list[NewInteraction], dict[str, ScoreReport]]:
+def score_batch(request: IngestRequest) -> tuple[list[NewInteraction], list[ScoreReport]]:
     """Scores every record; returns the records to store (a request id repeated inside the batch
-    only once: the first) and each request id's score report."""
+    only once: the first) and each record's score report, in request order (a repeated id with
+    other content is answered with its own scores, not the stored copy's)."""
     received_at = utc_now()
     hours = env_int("WINDOW_HOURS", 24)
     seen: set[str] = set()
     candidates: list[NewInteraction] = []
-    reports: dict[str, ScoreReport] = {}
+    reports: list[ScoreReport] = []
     for record in request.interactions:
         report = score(record.prompt, record.output, record.reference, record.expected_format)
-        reports[record.request_id] = report
+        reports.append(report)
         if record.request_id in seen:
             continue
         seen.add(record.request_id)
@@ -49,10 +50,9 @@ def ingest(request: IngestRequest) -> IngestResponse:
         store.sample([c for c in fresh if c.request_id in inserted], raw_keys, env_int("RESERVOIR_SIZE", 200))
 
     results, counted = [], set()
-    for record in request.interactions:
+    for record, report in zip(request.interactions, reports):
         status = "accepted" if record.request_id in inserted and record.request_id not in counted else "duplicate"
         counted.add(record.request_id)
-        report = reports[record.request_id]
         results.append(RecordResult(request_id=record.request_id, status=status, exact_match=report.exact_match,
                                     token_f1=report.token_f1, rouge_l=report.rouge_l, quality=report.quality,
                                     flags=report.flags))

@@ -18,11 +18,10 @@ from typing import Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from functions.common.exceptions import NotFoundError
-from functions.common.repositories import from_dynamo, to_dynamo
+from functions.common.repositories import AWS_RETRIES, from_dynamo, to_dynamo
 from functions.common.settings import env
 from functions.drift.reservoir import Reservoir
 from functions.interactions.raw import JsonLinesObjects, Line, raw_key
@@ -285,10 +284,9 @@ def _chunks(records: list[NewInteraction]) -> list[list[NewInteraction]]:
 
 @lru_cache(maxsize=8)
 def _build(region: str | None, interactions_table: str, state_table: str, raw_bucket: str) -> InteractionStore:
-    retries = Config(retries={"max_attempts": 5, "mode": "adaptive"})
     return InteractionStore(
-        dynamodb=boto3.client("dynamodb", region_name=region, config=retries),
-        s3=boto3.client("s3", region_name=region, config=retries),
+        dynamodb=boto3.client("dynamodb", region_name=region, config=AWS_RETRIES),
+        s3=boto3.client("s3", region_name=region, config=AWS_RETRIES),
         interactions_table=interactions_table, state_table=state_table, raw_bucket=raw_bucket,
     )
 

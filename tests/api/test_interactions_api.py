@@ -201,3 +201,21 @@ def test_transaction_chunks_respect_dynamodb_limit() -> None:
         chunks = _chunks(records)
         assert sum(len(c) for c in chunks) == 250
         assert all(len(c) + len({r.window for r in c}) <= TRANSACTION_LIMIT for c in chunks)
+
+
+def test_a_request_id_twice_in_one_batch_is_stored_once_and_each_copy_answered_with_its_own_scores(local) -> None:
+    (good,) = real_records("gpt4_1106_preview", 1)
+    (weak,) = real_records("alpaca-7b", 1)  # same prompt, another generator's output
+    weak["request_id"] = good["request_id"]
+    with open(data_dir() / "alpaca_eval" / "alpaca-7b.jsonl") as lines:
+        good["reference"] = weak["reference"] = json.loads(next(lines))["reference"]  # scores now differ
+
+    body = local.api("POST", "/v1/interactions", {"interactions": [good, weak]}).json()
+
+    first, second = body["results"]
+    assert (first["status"], second["status"]) == ("accepted", "duplicate")
+    table = boto3.resource("dynamodb", region_name=REGION).Table(local.find("AWS::DynamoDB::Table", "StorageInteractions"))
+    stored = table.get_item(Key={"request_id": good["request_id"]})["Item"]
+    assert float(stored["quality"]) == pytest.approx(first["quality"])  # the answer matches what was stored
+    assert second["quality"] != first["quality"]
+    assert stored_counts(local) == (1, 1, 1)

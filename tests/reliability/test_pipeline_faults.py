@@ -149,7 +149,7 @@ def test_sustained_dynamodb_throttling_of_registration(stack, inbox) -> None:
     before = production(stack)
     stack.faults.throttle_dynamodb("UpdateItem", function="Register")
     result = stack.run({"model": MODEL, "reason": "new data"})
-    # The first try and botocore's 5 retries (adaptive mode, max_attempts=5), then the handler gave up.
+    # The first try and botocore's 5 retries (standard mode, max_attempts=5), then the handler gave up.
     assert stack.faults.fired == {"throttle:UpdateItem:Register": 6}
     assert_failed_safely(stack, inbox, result, at="Register", cause="ThrottlingException", before=before)
 
