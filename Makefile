@@ -29,8 +29,10 @@ node_modules/.installed: package.json package-lock.json
 demo: install
 	$(VENV)/bin/driftgate demo
 
+# Two workers (CI has two cores); a test module stays on one worker, as its fixtures expect.
+TEST_WORKERS ?= 2
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 synth: install
 	npx cdk synth --quiet

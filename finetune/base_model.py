@@ -161,7 +161,10 @@ def build_tiny_base(
     }
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     output_dir.parent.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(output_dir, ignore_errors=True)
+    if manifest_path.is_file() and json.loads(manifest_path.read_text()).get("key") == key:
+        shutil.rmtree(staging, ignore_errors=True)  # another process finished first: readers may use it
+        return output_dir
+    shutil.rmtree(output_dir, ignore_errors=True)  # a stale or partial model under this key
     try:
         os.replace(staging, output_dir)
     except OSError:  # another process won the race with the same key: theirs is as good

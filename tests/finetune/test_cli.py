@@ -36,7 +36,8 @@ def test_finetune_then_evaluate(tiny_base: Path, tmp_path: Path) -> None:
 
 
 def _usage_error(args: list[str], *needles: str) -> None:
-    result = runner.invoke(app, args)
+    # Wide enough that rich's error box never breaks a long temporary path inside a word.
+    result = runner.invoke(app, args, env={"COLUMNS": "1000"})
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     text = " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.output).split())  # undo the error box's wrapping
