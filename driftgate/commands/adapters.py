@@ -2,34 +2,13 @@
 (``driftgate serve``), through the same API apps use."""
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
-from typing import Any
-
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console(soft_wrap=True)
+from driftgate.api_client import URL, call, console
+
 adapters_app = typer.Typer(help="List, promote and roll back adapters (against `driftgate serve`).",
                            no_args_is_help=True)
-URL = typer.Option("http://127.0.0.1:8000", "--url", help="Base URL of `driftgate serve`.")
-
-
-def call(url: str, method: str, path: str) -> Any:
-    request = urllib.request.Request(url.rstrip("/") + path, method=method, data=b"{}" if method == "POST" else None,
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        message = json.loads(error.read() or b"{}").get("message", error.reason)
-        console.print(f"[red]error:[/] {error.code} {message}")
-        raise typer.Exit(code=1) from None
-    except urllib.error.URLError as error:
-        console.print(f"[red]error:[/] --url {url}: {error.reason} (is `driftgate serve` running?)")
-        raise typer.Exit(code=2) from None
 
 
 @adapters_app.command("list")
