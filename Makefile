@@ -31,8 +31,10 @@ demo: install
 
 # Two workers (CI has two cores); a test module stays on one worker, as its fixtures expect.
 TEST_WORKERS ?= 2
+# One BLAS/OpenMP thread per worker and per training job it starts: two workers already fill two
+# cores, and oversubscribed OpenMP threads spin instead of working.
 test: install
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 synth: install
 	npx cdk synth --quiet
