@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
+from driftgate.local.atomicity import atomic_dynamodb
 from driftgate.local.dispatch import Dispatcher, LocalFunction, patched_environ
 from driftgate.local.faults import Faults
 from driftgate.local.intrinsics import Resolver, UnresolvedReference
@@ -285,7 +286,7 @@ def local_stack(template: dict[str, Any] | None = None, context: dict[str, Any] 
     Lambda invocations to the real handlers until the block ends."""
     template = template or synthesize(context)
     # moto gives fake credentials; the region is ours to choose (clients made outside handlers need it).
-    with mock_aws(config=MOTO_CONFIG), patched_environ({"AWS_DEFAULT_REGION": REGION}):
+    with mock_aws(config=MOTO_CONFIG), atomic_dynamodb(), patched_environ({"AWS_DEFAULT_REGION": REGION}):
         deployment = LocalDeployment(template)
         deployment.dispatcher.start()
         deployment.sagemaker.start()

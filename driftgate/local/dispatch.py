@@ -50,15 +50,21 @@ class LambdaContext:
 
 @contextmanager
 def patched_environ(variables: dict[str, str]) -> Iterator[None]:
-    """os.environ with ``variables`` set, restored after. The environment is process-wide:
-    code outside handlers should not hold this while a handler may run in another thread."""
-    saved = dict(os.environ)
+    """os.environ with ``variables`` set, restored after. Only those keys change: other threads
+    (moto's Step Functions interpreter creating clients, the HTTP server) keep reading the
+    credentials and region at every moment; clearing and refilling the whole environment left a
+    window in which they vanished. Code outside handlers should still not hold this while a
+    handler may run in another thread (the keys themselves are process-wide)."""
+    saved = {key: os.environ.get(key) for key in variables}
     os.environ.update(variables)
     try:
         yield
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 class Dispatcher:

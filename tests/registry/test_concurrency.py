@@ -1,6 +1,7 @@
 """A rollback racing a promotion, round after round, on the stack's real state table in moto:
 whatever the interleaving, the production alias and its history stay one consistent story, and
-a call that loses the race gets a 409 ``ConflictError`` instead of half-writing."""
+a call that loses the race gets a 409 ``ConflictError`` instead of half-writing. (The local stack
+makes each DynamoDB request atomic, as AWS does: driftgate.local.atomicity.)"""
 from __future__ import annotations
 
 import sys
@@ -51,26 +52,6 @@ def consistent_history(registry: Registry) -> list[dict[str, Any]]:  # noqa: F81
 
 
 @pytest.fixture
-def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each DynamoDB request is atomic, as on AWS. moto's are not under threads: its
-    TransactWriteItems deep-copies the table while another thread writes to it ("dictionary changed
-    size during iteration") and, on a failed condition, restores that copy over the other thread's
-    write. The lock is per request, so the registry's own read-then-write windows still interleave."""
-    from moto.core.botocore_stubber import BotocoreStubber
-
-    lock = threading.Lock()
-    process = BotocoreStubber.process_request
-
-    def process_request(stubber: BotocoreStubber, request: Any) -> Any:
-        if "://dynamodb." not in request.url:
-            return process(stubber, request)
-        with lock:
-            return process(stubber, request)
-
-    monkeypatch.setattr(BotocoreStubber, "process_request", process_request)
-
-
-@pytest.fixture
 def tight_switching() -> Iterator[None]:
     """Threads switch every few microseconds, so the two calls interleave inside their
     read-then-write windows instead of running one after the other."""
@@ -101,7 +82,7 @@ def race(calls: dict[str, Callable[[], dict[str, Any]]]) -> dict[str, dict[str, 
 
 
 def test_rollback_racing_promotion_keeps_alias_and_history_consistent(
-        registry: Registry, atomic_dynamodb: None, tight_switching: None) -> None:  # noqa: F811
+        registry: Registry, tight_switching: None) -> None:  # noqa: F811
     versions = iter(range(1, 10_000))
 
     def new_promotion() -> Callable[[], dict[str, Any]]:
