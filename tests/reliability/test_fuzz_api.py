@@ -135,6 +135,12 @@ def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
           suppress_health_check=list(HealthCheck))
 def test_generated_requests_get_a_2xx_or_4xx(case: schemathesis.Case, served: Served) -> None:
     response = case.call(base_url=served.base_url, timeout=TIMEOUT_S)
+    if case.operation.label == "POST /v1/models/{model}/retrain" and response.status_code == 200:
+        # Finish each fuzzed run before the next request. The local stack emulates every Lambda in
+        # one process, and a run left going in the background while fuzzing went on once lost an
+        # environment variable mid-handler (KeyError 'POWERTOOLS_SERVICE_NAME', about 1 run in 10
+        # on two workers; a local-mode race, not yet pinned). Every run is still checked below.
+        served.stack.wait(response.json()["execution_arn"], timeout_s=120)
     tally = TALLY[case.operation.label]
     tally["cases"] += 1
     tally[f"{response.status_code // 100}xx"] += 1
