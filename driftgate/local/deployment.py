@@ -19,6 +19,7 @@ from moto import mock_aws
 from driftgate.local.atomicity import atomic_dynamodb
 from driftgate.local.dispatch import Dispatcher, LocalFunction, patched_environ
 from driftgate.local.faults import Faults
+from driftgate.local.iam import Identities
 from driftgate.local.intrinsics import Resolver, UnresolvedReference
 from driftgate.local.sagemaker import LocalSageMaker
 from driftgate.local.template import synthesize
@@ -60,13 +61,15 @@ class LocalDeployment:
     sagemaker: LocalSageMaker = field(init=False)
     faults: Faults = field(init=False)
     resolver: Resolver = field(init=False)
+    identities: Identities = field(init=False)
     physical: dict[str, str] = field(default_factory=dict)
     rules: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.resolver = Resolver(region=REGION, account=ACCOUNT)
-        self.dispatcher = Dispatcher(REGION, LOCAL_ENVIRONMENT)
-        self.sagemaker = LocalSageMaker(REGION, ACCOUNT)
+        self.resolver = Resolver(region=REGION, account=ACCOUNT, mappings=self.template.get("Mappings", {}))
+        self.identities = Identities(account=ACCOUNT, region=REGION)
+        self.dispatcher = Dispatcher(REGION, LOCAL_ENVIRONMENT, self.identities)
+        self.sagemaker = LocalSageMaker(REGION, ACCOUNT, self.identities)
         self.faults = Faults(self.dispatcher, REGION)
         self.sagemaker.crash = self.faults.should_crash
         self._suffix = uuid.uuid4().hex[:8]
@@ -76,6 +79,7 @@ class LocalDeployment:
         creators: dict[str, Callable[[str, dict[str, Any]], None]] = {
             "AWS::KMS::Key": self._kms_key,
             "AWS::IAM::Role": self._iam_role,
+            "AWS::IAM::Policy": self._iam_policy,
             "AWS::S3::Bucket": self._bucket,
             "AWS::DynamoDB::Table": self._table,
             "AWS::SNS::Topic": self._topic,
@@ -114,11 +118,24 @@ class LocalDeployment:
         self._set(logical_id, key["KeyMetadata"]["KeyId"], Arn=key["KeyMetadata"]["Arn"])
 
     def _iam_role(self, logical_id: str, props: dict[str, Any]) -> None:
-        role = boto3.client("iam", region_name=REGION).create_role(
+        iam = boto3.client("iam", region_name=REGION)
+        role = iam.create_role(
             RoleName=self._name(logical_id, 64),
             AssumeRolePolicyDocument=json.dumps(props["AssumeRolePolicyDocument"]),
         )["Role"]
+        for policy in props.get("Policies", []):
+            iam.put_role_policy(RoleName=role["RoleName"], PolicyName=policy["PolicyName"],
+                                PolicyDocument=json.dumps(policy["PolicyDocument"]))
+        # AWS-managed policies are not in moto; the only role with one (API Gateway's account
+        # logging role) is assumed by a service the local mode does not run.
         self._set(logical_id, role["RoleName"], Arn=role["Arn"])
+
+    def _iam_policy(self, logical_id: str, props: dict[str, Any]) -> None:
+        iam = boto3.client("iam", region_name=REGION)
+        for role in props.get("Roles", []):
+            iam.put_role_policy(RoleName=role, PolicyName=props["PolicyName"],
+                                PolicyDocument=json.dumps(props["PolicyDocument"]))
+        self._set(logical_id, props["PolicyName"])
 
     def _bucket(self, logical_id: str, props: dict[str, Any]) -> None:
         s3 = boto3.client("s3", region_name=REGION)
@@ -178,7 +195,7 @@ class LocalDeployment:
         )
         self._set(logical_id, name, Arn=created["FunctionArn"])
         self.dispatcher.add(LocalFunction(
-            logical_id=logical_id, name=name, arn=created["FunctionArn"], handler=handler,
+            logical_id=logical_id, name=name, arn=created["FunctionArn"], handler=handler, role_arn=props["Role"],
             environment=environment, timeout_s=props.get("Timeout", 3), memory_mb=props.get("MemorySize", 128),
         ))
 
@@ -186,6 +203,9 @@ class LocalDeployment:
         arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
             name=self._name(logical_id, 80), definition=props["DefinitionString"], roleArn=props["RoleArn"],
         )["stateMachineArn"]
+        if self.identities.state_machine_role not in (None, props["RoleArn"]):
+            raise ValueError("the local mode signs moto's Step Functions calls as one role: one state machine role")
+        self.identities.state_machine_role = props["RoleArn"]
         self._set(logical_id, arn, Name=arn.rsplit(":", 1)[-1])
 
     def _rule(self, logical_id: str, props: dict[str, Any]) -> None:
@@ -283,11 +303,13 @@ class LocalDeployment:
 @contextmanager
 def local_stack(template: dict[str, Any] | None = None, context: dict[str, Any] | None = None) -> Iterator[LocalDeployment]:
     """Starts moto, deploys the stack (synthesized unless a template is given) and dispatches
-    Lambda invocations to the real handlers until the block ends."""
+    Lambda invocations to the real handlers until the block ends. IAM is enforced: each handler
+    signs as its function's role (see :mod:`driftgate.local.iam`)."""
     template = template or synthesize(context)
-    # moto gives fake credentials; the region is ours to choose (clients made outside handlers need it).
+    # The region is ours to choose (clients made outside handlers need it).
     with mock_aws(config=MOTO_CONFIG), atomic_dynamodb(), patched_environ({"AWS_DEFAULT_REGION": REGION}):
         deployment = LocalDeployment(template)
+        deployment.identities.start()
         deployment.dispatcher.start()
         deployment.sagemaker.start()
         try:
@@ -296,6 +318,7 @@ def local_stack(template: dict[str, Any] | None = None, context: dict[str, Any] 
             deployment.faults.clear()
             deployment.sagemaker.stop()
             deployment.dispatcher.stop()
+            deployment.identities.stop()
 
 
 def proxy_event(method: str, path: str, *, body: Any = None, headers: dict[str, str] | None = None,

@@ -16,6 +16,8 @@ from aws_lambda_powertools.metrics import base as metrics_base
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf import cloudwatch as emf
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
+from driftgate.local.iam import Identities
+
 # Handlers mutate nothing global but os.environ is process-wide: one invocation at a time.
 _INVOKE_LOCK = threading.RLock()
 
@@ -26,6 +28,7 @@ class LocalFunction:
     name: str
     arn: str
     handler: str
+    role_arn: str
     environment: dict[str, str]
     timeout_s: int
     memory_mb: int
@@ -70,8 +73,9 @@ def patched_environ(variables: dict[str, str]) -> Iterator[None]:
 class Dispatcher:
     """Owns the mapping from function name/ARN to handler and patches moto's simple Lambda backend."""
 
-    def __init__(self, region: str, local_environment: dict[str, str]) -> None:
+    def __init__(self, region: str, local_environment: dict[str, str], identities: Identities) -> None:
         self.region = region
+        self.identities = identities
         self.local_environment = local_environment
         self.functions: dict[str, LocalFunction] = {}
         self.invocations: list[tuple[str, dict[str, Any]]] = []
@@ -117,7 +121,8 @@ class Dispatcher:
                 "AWS_DEFAULT_REGION": self.region,
                 "AWS_LAMBDA_FUNCTION_NAME": function.name,
             }
-            with patched_environ(variables):
+            # The handler's AWS calls sign as its function's role, as in Lambda.
+            with patched_environ(variables), self.identities.acting_as(self.identities.role(function.role_arn)):
                 self.invocations.append((function.logical_id, event))
                 handler = getattr(importlib.import_module(module_name), handler_name)
                 caller, self.current = self.current, function

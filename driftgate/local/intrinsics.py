@@ -1,5 +1,5 @@
-"""Resolves the CloudFormation intrinsics CDK emits (Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select)
-against the physical names and attributes of resources created in moto."""
+"""Resolves the CloudFormation intrinsics CDK emits (Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select,
+Fn::Split, Fn::FindInMap) against the physical names and attributes of resources created in moto."""
 from __future__ import annotations
 
 import re
@@ -19,6 +19,7 @@ class Resolver:
     account: str
     refs: dict[str, Any] = field(default_factory=dict)
     attributes: dict[tuple[str, str], Any] = field(default_factory=dict)
+    mappings: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # the template's Mappings
 
     def pseudo(self) -> dict[str, str]:
         return {
@@ -67,6 +68,12 @@ class Resolver:
                 return str(self.resolve(text)).split(separator)
             if key == "Fn::Sub":
                 return self._sub(arg)
+            if key == "Fn::FindInMap":
+                mapping, top, second = (self.resolve(part) for part in arg)
+                try:
+                    return self.mappings[mapping][top][second]
+                except KeyError:
+                    raise KeyError(f"Fn::FindInMap: no {mapping}.{top}.{second} in the template's Mappings") from None
         return {key: self.resolve(item) for key, item in value.items()}
 
     def _sub(self, arg: Any) -> str:

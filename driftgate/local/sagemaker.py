@@ -31,6 +31,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
     state_task_service_unsupported as unsupported,
 )
 
+from driftgate.local.iam import Identities
 from driftgate.paths import REPO_ROOT
 
 JOB_TIMEOUT_S = 1800
@@ -113,8 +114,10 @@ def run_training_job(request: dict[str, Any], region: str, extra_env: dict[str, 
 class LocalSageMaker:
     """Patches moto's interpreter for the duration of the local stack."""
 
-    def __init__(self, region: str, account: str, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, region: str, account: str, identities: Identities,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.region = region
+        self.identities = identities
         self.account = account
         self.extra_env = extra_env or {}
         self.jobs: list[dict[str, Any]] = []
@@ -148,14 +151,18 @@ class LocalSageMaker:
         return build_sync_resolver
 
     def complete(self, request: dict[str, Any]) -> dict[str, Any]:
-        succeeded, reason = run_training_job(request, self.region, self.extra_env, self.crash)
+        # The job reads its channels and writes its model as its own role, as SageMaker does.
+        with self.identities.acting_as(self.identities.role(request["RoleArn"], "sagemaker")):
+            succeeded, reason = run_training_job(request, self.region, self.extra_env, self.crash)
         job = sagemaker_backends[self.account][self.region].training_jobs[request["TrainingJobName"]]
         job.training_job_status = job.secondary_status = "Completed" if succeeded else "Failed"
         self.jobs.append({"name": request["TrainingJobName"], "succeeded": succeeded, "reason": reason})
         if not succeeded:
             job.failure_reason = reason
             raise ClientError({"Error": {"Code": "TrainingJobFailed", "Message": reason}}, "DescribeTrainingJob")
-        description = boto3.client("sagemaker", region_name=self.region).describe_training_job(
-            TrainingJobName=request["TrainingJobName"])
+        # .sync polls the job as the state machine's role.
+        with self.identities.acting_as(self.identities.role(self.identities.state_machine_role or "", "states")):
+            description = boto3.client("sagemaker", region_name=self.region).describe_training_job(
+                TrainingJobName=request["TrainingJobName"])
         description.pop("ResponseMetadata", None)
         return json.loads(json.dumps(description, default=str))

@@ -137,6 +137,9 @@ class RetrainPipeline(Construct):
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
         training.grant_run(self.state_machine)
+        # SnsPublish grants sns:Publish alone; publishing to an SSE-KMS topic also needs its key,
+        # which Topic.grant_publish adds.
+        topic.grant_publish(self.state_machine)
 
     def _invoke(self, name: str, *, result_path: str, payload: dict) -> tasks.LambdaInvoke:
         task = tasks.LambdaInvoke(
