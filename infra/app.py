@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,8 @@ def build_app(context: dict[str, Any] | None = None, *, outdir: str | None = Non
         app,
         STACK_NAME,
         description="driftgate: serverless LLM quality, drift and LoRA retraining",
-        env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")),
+        # No env: the stack stays environment-agnostic (ARNs use AWS::Region / AWS::AccountId), so
+        # one template deploys to any account and region, and synthesis needs no credentials.
     )
     if nag:
         cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))

@@ -8,6 +8,19 @@ from __future__ import annotations
 from aws_cdk import Stack
 from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 
+# ARN parts as cdk-nag renders them: the pseudo parameter of an environment-agnostic stack, or the
+# literal that synthesis resolves when a stack is bound to an account and region. Suppressions
+# built from these hold for any account, region and partition.
+PARTITION = r"(<AWS::Partition>|aws(-[a-z]+)*)"
+REGION = r"(<AWS::Region>|[a-z]{2,4}(-[a-z]+)+-[0-9]+)"
+ACCOUNT = r"(<AWS::AccountId>|[0-9]{12})"
+
+
+def _matching(pattern: str) -> RegexAppliesTo:
+    """A finding of exactly ``pattern`` (a regex over cdk-nag's ``Resource::``/``Policy::`` text)."""
+    return RegexAppliesTo(regex=f"/^{pattern}$/g")
+
+
 STACK_WIDE: list[NagPackSuppression] = [
     NagPackSuppression(
         id="AwsSolutions-IAM5",
@@ -49,16 +62,19 @@ STACK_WIDE: list[NagPackSuppression] = [
         "training-job/dg-*; the jobs write logs to their own log group's streams (/aws/sagemaker/TrainingJobs:*) "
         "and read the training source that CDK uploads to the bootstrap asset bucket (assets-bucket/*).",
         applies_to=[
-            "Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/dg-*",
-            "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/TrainingJobs:*",
-            RegexAppliesTo(regex=r"/^Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-<AWS::AccountId>-<AWS::Region>\/\*$/g"),
+            _matching(rf"Resource::arn:{PARTITION}:sagemaker:{REGION}:{ACCOUNT}:training-job\/dg-\*"),
+            _matching(rf"Resource::arn:{PARTITION}:logs:{REGION}:{ACCOUNT}"
+                      r":log-group:\/aws\/sagemaker\/TrainingJobs:\*"),
+            _matching(rf"Resource::arn:{PARTITION}:s3:::cdk-[a-z0-9]+-assets-{ACCOUNT}-{REGION}\/\*"),
         ],
     ),
     NagPackSuppression(
         id="AwsSolutions-IAM4",
         reason="Only API Gateway's account-level CloudWatch role uses a managed policy "
         "(AmazonAPIGatewayPushToCloudWatchLogs), the AWS-documented way to enable execution logging.",
-        applies_to=["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"],
+        applies_to=[
+            _matching(rf"Policy::arn:{PARTITION}:iam::aws:policy\/service-role\/AmazonAPIGatewayPushToCloudWatchLogs"),
+        ],
     ),
     NagPackSuppression(
         id="AwsSolutions-COG4",

@@ -1,11 +1,16 @@
 """User-facing settings of the stack, read from CDK context (``cdk.json`` or ``-c key=value``)."""
 from __future__ import annotations
 
+import difflib
+import functools
 import json
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+import botocore.session
 from constructs import Node
+
+from infra import training_image
 
 PREFIX = "driftgate:"
 
@@ -24,10 +29,10 @@ class Settings:
     cooldown_hours: int = 24
     approval_mode: Literal["auto", "manual"] = "auto"
     training_instance_type: str = "ml.g5.xlarge"
-    training_image_uri: str = (
-        "763104351884.dkr.ecr.us-east-1.amazonaws.com/"
-        "huggingface-pytorch-training:2.5.1-transformers4.49.0-gpu-py311-cu124-ubuntu22.04"
-    )
+    # Empty: the training DLC of the deploy region (infra/training_image.py). An ECR URI of your own
+    # replaces it; finetune/requirements.txt pins torch to that DLC's, so pip would swap in the
+    # pinned torch on an image that holds another: change both together.
+    training_image_uri: str = ""
     training_hyperparameters: dict[str, str] = field(default_factory=lambda: {
         "num_train_epochs": "2", "learning_rate": "2e-4", "lora_r": "16", "lora_alpha": "32",
         "per_device_train_batch_size": "8", "max_length": "1024", "bf16": "true"})
@@ -43,10 +48,25 @@ class Settings:
     api_burst_limit: int = 100
     notification_email: str = ""
     enable_waf: bool = True
+    # API Gateway's CloudWatch logging role is one per account and region, shared by every REST API
+    # there. "create": this stack creates it and points the account setting at it (what a new
+    # account needs: the stage's logging fails to deploy without one). "existing": the account
+    # already has one (another stack or an account baseline owns it) and it is left alone.
+    api_gateway_account_logging_role: Literal["create", "existing"] = "create"
 
     def __post_init__(self) -> None:
+        if self.training_instance_type not in training_instance_types():
+            close = difflib.get_close_matches(self.training_instance_type, training_instance_types(), n=3)
+            raise ValueError(f"driftgate:training_instance_type {self.training_instance_type!r} is not an instance "
+                             "type SageMaker training accepts (botocore's CreateTrainingJob model)"
+                             + (f"; did you mean {', '.join(close)}?" if close else ""))
+        if self.training_image_uri:
+            training_image.custom_image(self.training_image_uri)  # raises on anything but an ECR image URI
         if self.approval_mode not in ("auto", "manual"):
             raise ValueError(f"driftgate:approval_mode must be 'auto' or 'manual', got {self.approval_mode!r}")
+        if self.api_gateway_account_logging_role not in ("create", "existing"):
+            raise ValueError("driftgate:api_gateway_account_logging_role must be 'create' or 'existing', "
+                             f"got {self.api_gateway_account_logging_role!r}")
         if not 0 < self.drift_alpha < 1:
             raise ValueError(f"driftgate:drift_alpha must be in (0, 1), got {self.drift_alpha}")
         if self.min_window_samples < 2 or self.window_hours < 1 or self.cooldown_hours < 0:
@@ -63,6 +83,13 @@ class Settings:
             default = setting.default_factory() if callable(setting.default_factory) else setting.default
             values[setting.name] = _coerce(raw, default)
         return cls(**values)
+
+
+@functools.cache
+def training_instance_types() -> tuple[str, ...]:
+    """``ResourceConfig.InstanceType``'s enum in botocore's model of the SageMaker API."""
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    return tuple(model.shape_for("TrainingInstanceType").enum)
 
 
 def _coerce(raw: Any, default: Any) -> Any:

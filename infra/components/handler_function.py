@@ -1,57 +1,178 @@
 """A Lambda function running one of our handlers, configured the same careful way everywhere."""
 from __future__ import annotations
 
+import hashlib
+import inspect
+import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
+from importlib.metadata import Distribution, distributions
 from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import BundlingOptions, DockerImage, Duration, IgnoreMode, ILocalBundling, RemovalPolicy
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, IgnoreMode, ILocalBundling, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from infra.components.asset_hash import content_hash, shipped_files
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Packages shipped in the code asset: handlers live in functions/, and PrepareDataset reuses
 # finetune.data (pure Python; the torch-heavy modules are never imported in Lambda).
 CODE_PACKAGES = ("functions", "finetune")
+# What the dependency layer is installed from (relative to the repository root).
+LAYER_REQUIREMENTS = ("functions/requirements.txt", "functions/requirements-pure.txt")
 RUNTIME = lambda_.Runtime.PYTHON_3_14
+RUNTIME_PYTHON = RUNTIME.name.removeprefix("python")
+# Lambda's Python 3.14 runs on Amazon Linux 2023 (glibc 2.34), on x86_64 like our functions.
+LAYER_PLATFORMS = ("manylinux_2_28_x86_64", "manylinux2014_x86_64")
+# The SDK for Python that the Lambda runtime includes. boto3 there runs on the runtime's botocore, so
+# a layer copy (~30 MB, pulled in by aws-xray-sdk) would only shadow it with a version boto3 was not
+# released with. What only the SDK needs (urllib3, python-dateutil) goes too; jmespath stays, as
+# Powertools requires it directly.
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
+# Globs (under the layer's python/) of what is never imported at run time: the installed packages'
+# test suites, typing stubs, and console scripts (their shebang names the build machine's Python).
+LAYER_TRIMMED = ("**/tests", "**/*.pyi", "bin")
 METRICS_NAMESPACE = "Driftgate"
 
 
+def code_files(root: Path = REPO_ROOT) -> list[Path]:
+    """Every file the code asset ships: the bundler copies these, and the asset hash covers them."""
+    return shipped_files(root, CODE_PACKAGES)
+
+
+def code_asset(root: Path = REPO_ROOT) -> lambda_.AssetCode:
+    files = code_files(root)
+    return lambda_.Code.from_asset(
+        str(root / "functions"), asset_hash_type=AssetHashType.CUSTOM,
+        asset_hash=content_hash(root, files, salt="lambda-code"),
+        bundling=_local_bundling(_CopyFiles(root=root, files=files)),
+    )
+
+
+def layer_asset(root: Path = REPO_ROOT) -> lambda_.AssetCode:
+    """The dependency layer, hashed over its requirements and everything else that decides what pip
+    installs and what is then left out: the runtime, the platforms, what the runtime provides, what
+    is trimmed, and the code doing it."""
+    bundler = "".join(inspect.getsource(part) for part in (_LayerInstall, _drop_runtime_provided, _requirements, _trim))
+    salt = json.dumps({"python": RUNTIME_PYTHON, "platforms": LAYER_PLATFORMS, "runtime_provided": RUNTIME_PROVIDED,
+                       "trimmed": LAYER_TRIMMED, "bundler": hashlib.sha256(bundler.encode()).hexdigest()})
+    return lambda_.Code.from_asset(
+        str(root / "functions"), asset_hash_type=AssetHashType.CUSTOM,
+        asset_hash=content_hash(root, shipped_files(root, LAYER_REQUIREMENTS), salt=salt),
+        bundling=_local_bundling(_LayerInstall(root=root)),
+    )
+
+
 @jsii.implements(ILocalBundling)
-class _CopyPackages:
-    """Bundles the code asset by copying our packages; no Docker needed."""
+class _CopyFiles:
+    """Bundles an asset by copying exactly ``files`` (under ``root``, at the same relative paths);
+    no Docker needed."""
+
+    def __init__(self, *, root: Path, files: Sequence[Path]) -> None:
+        self.root, self.files = root, tuple(files)
 
     def try_bundle(self, output_dir: str, *_args: Any, **_kwargs: Any) -> bool:
-        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "tests")
-        for package in CODE_PACKAGES:
-            shutil.copytree(REPO_ROOT / package, Path(output_dir) / package, ignore=ignore, dirs_exist_ok=True)
+        for path in self.files:
+            target = Path(output_dir) / path.relative_to(self.root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
         return True
 
 
 @jsii.implements(ILocalBundling)
-class _PipInstallForLambda:
-    """Bundles the dependency layer with pip, fetching wheels built for the Lambda platform."""
+class _LayerInstall:
+    """Bundles the dependency layer with pip, fetching wheels built for the Lambda platform, then
+    leaves out what the runtime provides and what is never imported."""
+
+    def __init__(self, *, root: Path) -> None:
+        self.root = root
 
     def try_bundle(self, output_dir: str, *_args: Any, **_kwargs: Any) -> bool:
-        target = str(Path(output_dir) / "python")
-        pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--target", target]
-        subprocess.run(
-            [
-                *pip, "-r", str(REPO_ROOT / "functions" / "requirements.txt"),
-                # Lambda's Python 3.14 runs on Amazon Linux 2023 (glibc 2.34).
-                "--platform", "manylinux_2_28_x86_64", "--platform", "manylinux2014_x86_64", "--implementation", "cp",
-                "--python-version", RUNTIME.name.removeprefix("python"), "--only-binary=:all:",
-            ],
-            check=True,
-        )
+        target = Path(output_dir) / "python"
+        pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--target", str(target)]
+        binary, pure = (str(self.root / path) for path in LAYER_REQUIREMENTS)
+        platforms = [arg for platform in LAYER_PLATFORMS for arg in ("--platform", platform)]
+        subprocess.run([*pip, "-r", binary, *platforms, "--implementation", "cp",
+                        "--python-version", RUNTIME_PYTHON, "--only-binary=:all:"], check=True)
         # sdist-only pure-Python packages: their dependencies are pinned in requirements.txt.
-        subprocess.run([*pip, "--no-deps", "-r", str(REPO_ROOT / "functions" / "requirements-pure.txt")], check=True)
+        subprocess.run([*pip, "--no-deps", "-r", pure], check=True)
+        _drop_runtime_provided(target, requirement_files=[self.root / path for path in LAYER_REQUIREMENTS])
+        _trim(target)
+        _remove_empty_dirs(target)
         return True
+
+
+def _drop_runtime_provided(target: Path, *, requirement_files: Sequence[Path]) -> list[str]:
+    """Removes ``RUNTIME_PROVIDED`` from a ``pip install --target`` tree, with the distributions that
+    only they required and no requirements file names; answers the names removed."""
+    installed = {canonicalize_name(d.metadata["Name"]): d for d in distributions(path=[str(target)])}
+    named = [Requirement(line) for path in requirement_files for line in _requirement_lines(path)]
+    # The extras anything asks for: the only ones whose requirements pip installed.
+    extras: dict[str, set[str]] = {}
+    for requirement in [*named, *(Requirement(line) for d in installed.values() for line in d.requires or [])]:
+        extras.setdefault(canonicalize_name(requirement.name), set()).update(requirement.extras)
+    requires = {name: _requirements(dist, extras.get(name, set())) for name, dist in installed.items()}
+    keep = {canonicalize_name(requirement.name) for requirement in named}
+    dropped = set(RUNTIME_PROVIDED) & installed.keys()
+    while True:
+        kept = installed.keys() - dropped
+        needed = keep.union(*(requires[name] for name in kept))
+        orphans = (set().union(*(requires[name] for name in dropped)) & kept) - needed
+        if not orphans:
+            break
+        dropped |= orphans
+    root = target.resolve()
+    for name in dropped:
+        for file in installed[name].files or []:
+            path = Path(str(installed[name].locate_file(file))).resolve()
+            if path.is_relative_to(root):  # RECORD also lists console scripts, outside a --target tree
+                path.unlink(missing_ok=True)
+    return sorted(dropped)
+
+
+def _requirement_lines(path: Path) -> list[str]:
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line and not line.startswith("-")]
+
+
+def _requirements(dist: Distribution, extras: set[str]) -> set[str]:
+    """What ``dist`` requires on the Lambda runtime, with ``extras`` installed."""
+    environment = {"python_version": RUNTIME_PYTHON, "python_full_version": f"{RUNTIME_PYTHON}.0",
+                   "sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64",
+                   "os_name": "posix", "implementation_name": "cpython",
+                   "platform_python_implementation": "CPython"}
+    names: set[str] = set()
+    for line in dist.requires or []:
+        requirement = Requirement(line)
+        marker = requirement.marker
+        if marker is None or any(marker.evaluate({**environment, "extra": extra}) for extra in ["", *extras]):
+            names.add(canonicalize_name(requirement.name))
+    return names
+
+
+def _trim(target: Path) -> None:
+    """Removes what ``LAYER_TRIMMED`` matches from an installed tree."""
+    for pattern in LAYER_TRIMMED:
+        for path in sorted(target.glob(pattern)):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            elif path.exists():
+                path.unlink()
+
+
+def _remove_empty_dirs(target: Path) -> None:
+    for path in sorted((p for p in target.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        if not any(path.iterdir()):
+            path.rmdir()
 
 
 def _local_bundling(local: Any) -> BundlingOptions:
@@ -67,11 +188,7 @@ class DependenciesLayer(Construct):
         self.layer = lambda_.LayerVersion(
             self,
             "Layer",
-            code=lambda_.Code.from_asset(
-                str(REPO_ROOT / "functions"),
-                exclude=["**", "!requirements*.txt"],
-                bundling=_local_bundling(_PipInstallForLambda()),
-            ),
+            code=layer_asset(),
             compatible_runtimes=[RUNTIME],
             description="driftgate handler dependencies (functions/requirements.txt)",
         )
@@ -129,6 +246,6 @@ class HandlerFunction(Construct):
                 raise ValueError(f"{construct_id}: a zip function needs the dependency layer")
             self.function = lambda_.Function(
                 self, "Function", runtime=RUNTIME, handler=handler, layers=[layer],
-                code=lambda_.Code.from_asset(str(REPO_ROOT / "functions"), bundling=_local_bundling(_CopyPackages())),
+                code=code_asset(),
                 **common,
             )

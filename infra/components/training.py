@@ -1,5 +1,6 @@
 """SageMaker training jobs run by the state machine (``createTrainingJob.sync``): the role the
-jobs assume, the ``finetune/`` source asset, and one task state per job kind (train, evaluate).
+jobs assume, the source asset (``finetune/`` and the scorer pack), the image, and one task state
+per job kind (train, evaluate).
 
 The L2 ``SageMakerCreateTrainingJob`` task has no managed-spot or checkpoint settings, so the
 task is a ``CustomState`` with the exact ``CreateTrainingJob`` request, and the grants Step
@@ -14,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import Aws, BundlingOptions, BundlingOutput, DockerImage, Duration, ILocalBundling, Stack
+from aws_cdk import (AssetHashType, Aws, BundlingOptions, BundlingOutput, DockerImage, Duration,
+                     ILocalBundling)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -22,25 +24,66 @@ from aws_cdk import aws_s3_assets as assets
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra import training_image
+from infra.components.asset_hash import content_hash, shipped_files
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # What the training container needs: the entry points, the scorer pack they score with, and
 # requirements.txt, which SageMaker's training toolkit installs before running the program.
 SOURCE_PATHS = ("finetune", "functions/__init__.py", "functions/scoring")
-DLC_ACCOUNT = "763104351884"  # AWS Deep Learning Containers
+REQUIREMENTS = "finetune/requirements.txt"
+# Names the archive layout in the asset hash: the toolkit reads requirements.txt at the root.
+SOURCE_LAYOUT = "sourcedir.tar.gz: SOURCE_PATHS + requirements.txt at the root"
 TRAINING_PREFIX = "training/"
+
+# Instance families whose storage is EBS only: the only ones that take a VolumeKmsKeyId. SageMaker
+# rejects the key on instance types with local NVMe instance storage (ResourceConfig.VolumeKmsKeyId,
+# CreateTrainingJob API reference), whose volumes a hardware module encrypts instead. A family on
+# neither list (one newer than these) gets no key either: SageMaker then encrypts its volume with a
+# transient key, where a key the type cannot take would reject every job.
+EBS_ONLY_FAMILIES = frozenset({
+    "m4", "m5", "m6i", "m7i", "m7i-flex", "m8i", "m8i-flex", "c4", "c5", "c5n", "c6i", "c7i", "c7i-flex",
+    "c8i", "c8i-flex", "r5", "r6i", "r7i", "r8i", "r8i-flex", "t3", "p2", "p3",
+})
+# Families with local NVMe instance storage (EC2 instance types guide; g7 by its G-family siblings):
+# the tests hold every request on these to no VolumeKmsKeyId, and every botocore family to a list.
+LOCAL_STORAGE_FAMILIES = frozenset({
+    "g4dn", "g5", "g6", "g6e", "g7", "g7e", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en", "p6-b200", "p6-b300",
+    "p6e-gb200", "r5d", "trn1", "trn1n", "trn2",
+})
+
+
+def instance_family(instance_type: str) -> str:
+    """``ml.g5.xlarge`` → ``g5``."""
+    return instance_type.split(".")[1]
+
+
+def takes_volume_key(instance_type: str) -> bool:
+    return instance_family(instance_type) in EBS_ONLY_FAMILIES
+
+
+def source_files(root: Path) -> list[Path]:
+    """What the source tarball ships from ``root``; the asset hash covers exactly these."""
+    return shipped_files(root, SOURCE_PATHS)
+
+
+def source_hash(root: Path) -> str:
+    return content_hash(root, source_files(root), salt=SOURCE_LAYOUT)
 
 
 @jsii.implements(ILocalBundling)
 class _SourceTarball:
-    """Packs the job's source as ``sourcedir.tar.gz``, the layout SageMaker's toolkit extracts."""
+    """Packs the job's source from ``root`` as ``sourcedir.tar.gz``, the layout SageMaker's toolkit extracts."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
 
     def try_bundle(self, output_dir: str, *_args: Any, **_kwargs: Any) -> bool:
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-            for relative in SOURCE_PATHS:
-                tar.add(REPO_ROOT / relative, arcname=relative,
-                        filter=lambda info: None if "__pycache__" in info.name else info)
-            tar.add(REPO_ROOT / "finetune" / "requirements.txt", arcname="requirements.txt")
+            for path in source_files(self.root):
+                tar.add(path, arcname=str(path.relative_to(self.root)), recursive=False)
+            tar.add(self.root / REQUIREMENTS, arcname="requirements.txt")
         (Path(output_dir) / "sourcedir.tar.gz").write_bytes(buffer.getvalue())
         return True
 
@@ -48,19 +91,22 @@ class _SourceTarball:
 class TrainingJobs(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, artifacts_bucket: s3.IBucket, key: kms.IKey,
                  image_uri: str, instance_type: str, use_spot: bool, base_model: str,
-                 max_runtime: Duration = Duration.hours(6)) -> None:
+                 max_runtime: Duration = Duration.hours(6), source_root: Path = REPO_ROOT) -> None:
+        """``image_uri`` empty: the training DLC of the deploy region (``infra/training_image.py``)."""
         super().__init__(scope, construct_id)
         self.artifacts_bucket = artifacts_bucket
         self.key = key
-        self.image_uri = image_uri
+        self.image = training_image.custom_image(image_uri) if image_uri else training_image.dlc_image(self)
         self.instance_type = instance_type
         self.use_spot = use_spot
         self.base_model = base_model
         self.max_runtime = max_runtime
+        # Bundled from several folders, so hashed over what the bundle ships, not over ``path``.
         self.source = assets.Asset(
-            self, "Source", path=str(REPO_ROOT / "finetune"),
+            self, "Source", path=str(source_root / "finetune"),
+            asset_hash_type=AssetHashType.CUSTOM, asset_hash=source_hash(source_root),
             bundling=BundlingOptions(image=DockerImage.from_registry("public.ecr.aws/docker/library/python:3.11"),
-                                     local=_SourceTarball(), output_type=BundlingOutput.SINGLE_FILE),
+                                     local=_SourceTarball(source_root), output_type=BundlingOutput.SINGLE_FILE),
         )
         self.role = iam.Role(self, "JobRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
                              description="Assumed by driftgate's SageMaker training and evaluation jobs")
@@ -69,15 +115,19 @@ class TrainingJobs(Construct):
             artifacts_bucket.grant_read(self.role, prefix)
         artifacts_bucket.grant_put(self.role, f"{TRAINING_PREFIX}*")
         key.grant_encrypt_decrypt(self.role)
-        stack = Stack.of(self)
-        repository = image_uri.split("/", 1)[1].split(":", 1)[0] if "/" in image_uri else image_uri
+        key.grant(self.role, "kms:DescribeKey")
+        # SageMaker encrypts the job's volume and output with the key through grants it creates
+        # as the job role; the condition keeps those grants to AWS services.
+        self.role.add_to_policy(iam.PolicyStatement(
+            actions=["kms:CreateGrant"], resources=[key.key_arn],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}}))
         self.role.add_to_policy(iam.PolicyStatement(
             actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-            resources=[f"arn:{Aws.PARTITION}:ecr:{stack.region}:{DLC_ACCOUNT}:repository/{repository}"]))
+            resources=[self.image.repository_arn]))
         self.role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
         self.role.add_to_policy(iam.PolicyStatement(
             actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-            resources=[f"arn:{Aws.PARTITION}:logs:{stack.region}:{stack.account}:log-group:/aws/sagemaker/TrainingJobs:*"]))
+            resources=[f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/TrainingJobs:*"]))
         self.role.add_to_policy(iam.PolicyStatement(
             actions=["cloudwatch:PutMetricData"], resources=["*"],
             conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}}))
@@ -90,7 +140,7 @@ class TrainingJobs(Construct):
         max_runtime = int(self.max_runtime.to_seconds())
         request: dict[str, Any] = {
             "TrainingJobName.$": f"States.Format('dg-{name.lower()}-{{}}', States.UUID())",
-            "AlgorithmSpecification": {"TrainingImage": self.image_uri, "TrainingInputMode": "File"},
+            "AlgorithmSpecification": {"TrainingImage": self.image.uri, "TrainingInputMode": "File"},
             "RoleArn": self.role.role_arn,
             "HyperParameters": {
                 "sagemaker_program": json.dumps(program),
@@ -104,11 +154,12 @@ class TrainingJobs(Construct):
                 for channel, path in channels.items()
             ],
             "OutputDataConfig": {"S3OutputPath": output, "KmsKeyId": self.key.key_arn},
-            "ResourceConfig": {"InstanceCount": 1, "InstanceType": self.instance_type, "VolumeSizeInGB": 50,
-                               "VolumeKmsKeyId": self.key.key_arn},
+            "ResourceConfig": {"InstanceCount": 1, "InstanceType": self.instance_type, "VolumeSizeInGB": 50},
             "StoppingCondition": {"MaxRuntimeInSeconds": max_runtime},
             "EnableManagedSpotTraining": self.use_spot,
         }
+        if takes_volume_key(self.instance_type):
+            request["ResourceConfig"]["VolumeKmsKeyId"] = self.key.key_arn
         if self.use_spot:
             # Spot jobs may be interrupted: they resume from checkpoints synced to S3.
             request["StoppingCondition"]["MaxWaitTimeInSeconds"] = 2 * max_runtime
@@ -131,12 +182,11 @@ class TrainingJobs(Construct):
 
     def grant_run(self, grantee: iam.IGrantable) -> None:
         """What Step Functions needs to run these jobs with ``.sync`` (AWS's documented policy)."""
-        stack = Stack.of(self)
-        jobs = f"arn:{Aws.PARTITION}:sagemaker:{stack.region}:{stack.account}:training-job/dg-*"
+        jobs = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:training-job/dg-*"
         iam.Grant.add_to_principal(grantee=grantee, resource_arns=[jobs], actions=[
             "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
             "sagemaker:AddTags"])
         iam.Grant.add_to_principal(grantee=grantee, actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                                   resource_arns=[f"arn:{Aws.PARTITION}:events:{stack.region}:{stack.account}:rule/"
+                                   resource_arns=[f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/"
                                                   "StepFunctionsGetEventsForSageMakerTrainingJobsRule"])
         self.role.grant_pass_role(grantee)

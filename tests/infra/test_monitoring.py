@@ -306,13 +306,9 @@ def test_no_nag_findings(built) -> None:
     assert findings == [], "\n".join(f"{f.id}: {f.entry.data}" for f in findings)
 
 
-# --- the real stack, once infra/stack.py creates the construct -------------------------------------------------
+# --- the real stack -------------------------------------------------------------------------------------------
 
-def test_real_stack_monitors_every_function_and_model(request: pytest.FixtureRequest) -> None:
-    if "Monitoring(" not in (Path(__file__).resolve().parents[2] / "infra" / "stack.py").read_text():
-        pytest.skip("infra/stack.py does not create Monitoring yet")
-    stack = request.getfixturevalue("stack")
-    template: Template = request.getfixturevalue("template")
+def test_real_stack_monitors_every_function_and_model(stack, template: Template) -> None:
     monitoring = next(c for c in stack.node.find_all() if isinstance(c, Monitoring))
     settings = stack.settings
     names = {*stack.tasks, "ApiHandler", "DriftCheck"}
