@@ -17,7 +17,7 @@ import boto3
 from moto import mock_aws
 
 from driftgate.local.atomicity import atomic_dynamodb
-from driftgate.local.dispatch import Dispatcher, LocalFunction, patched_environ
+from driftgate.local.dispatch import Dispatcher, LocalFunction, function_environment, patched_environ
 from driftgate.local.faults import Faults
 from driftgate.local.iam import Identities
 from driftgate.local.intrinsics import Resolver, UnresolvedReference
@@ -231,10 +231,11 @@ class LocalDeployment:
 
     def environment(self, logical_prefix: str):
         """A context in which code of ours sees a function's environment (tables, buckets), as
-        its handler does: for tests and tools that call our libraries directly, while no
-        execution is running (the environment is process-wide)."""
-        return patched_environ({**self.function(logical_prefix).environment, "AWS_REGION": REGION,
-                                "AWS_DEFAULT_REGION": REGION})
+        its handler does: for tests and tools that call our libraries directly. Handlers started
+        meanwhile in other threads wait until the block ends (the environment is process-wide),
+        so do not wait for an execution inside it."""
+        return function_environment({**self.function(logical_prefix).environment, "AWS_REGION": REGION,
+                                     "AWS_DEFAULT_REGION": REGION})
 
     @property
     def state_machine_arn(self) -> str:

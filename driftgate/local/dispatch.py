@@ -18,7 +18,8 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from driftgate.local.iam import Identities
 
-# Handlers mutate nothing global but os.environ is process-wide: one invocation at a time.
+# Handlers mutate nothing global but os.environ is process-wide: one function environment at a
+# time, a handler's or a caller's (LocalDeployment.environment), so none changes under another.
 _INVOKE_LOCK = threading.RLock()
 
 
@@ -70,6 +71,14 @@ def patched_environ(variables: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
+@contextmanager
+def function_environment(variables: dict[str, str]) -> Iterator[None]:
+    """A function's environment for the block, holding the invoke lock: a handler started in
+    another thread meanwhile waits, instead of losing keys when this block restores them."""
+    with _INVOKE_LOCK, patched_environ(variables):
+        yield
+
+
 class Dispatcher:
     """Owns the mapping from function name/ARN to handler and patches moto's simple Lambda backend."""
 
@@ -113,23 +122,22 @@ class Dispatcher:
         """Runs the real handler with the function's environment, as the Lambda runtime would."""
         module_name, handler_name = function.handler.rsplit(".", 1)
         context = LambdaContext(function.name, function.arn, function.memory_mb, function.timeout_s)
-        with _INVOKE_LOCK:
-            variables = {
-                **function.environment,
-                **self.local_environment,
-                "AWS_REGION": self.region,
-                "AWS_DEFAULT_REGION": self.region,
-                "AWS_LAMBDA_FUNCTION_NAME": function.name,
-            }
-            # The handler's AWS calls sign as its function's role, as in Lambda.
-            with patched_environ(variables), self.identities.acting_as(self.identities.role(function.role_arn)):
-                self.invocations.append((function.logical_id, event))
-                handler = getattr(importlib.import_module(module_name), handler_name)
-                caller, self.current = self.current, function
-                try:
-                    return handler(event, context)
-                finally:
-                    self.current = caller
+        variables = {
+            **function.environment,
+            **self.local_environment,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_LAMBDA_FUNCTION_NAME": function.name,
+        }
+        # The handler's AWS calls sign as its function's role, as in Lambda.
+        with function_environment(variables), self.identities.acting_as(self.identities.role(function.role_arn)):
+            self.invocations.append((function.logical_id, event))
+            handler = getattr(importlib.import_module(module_name), handler_name)
+            caller, self.current = self.current, function
+            try:
+                return handler(event, context)
+            finally:
+                self.current = caller
 
     def _moto_invoke(self, function_name: str, qualifier: Any, body: Any, headers: Any,
                      response_headers: dict[str, str]) -> bytes:

@@ -7,8 +7,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from functions.common.exceptions import NotFoundError
-from functions.interactions.service import freeze_baseline
+from functions.registry.service import promote
 from functions.registry.store import registry
 
 logger = Logger()
@@ -19,16 +18,6 @@ class PromoteInput(BaseModel):
     model: str
     version: int
     actor: str = "pipeline"
-
-
-def promote(model: str, version: int, actor: str) -> dict[str, Any]:
-    """Shared by the pipeline and the API's manual promotion."""
-    alias = registry().move(model, version, actor=actor, reason="promote")
-    try:
-        freeze_baseline(model, adapter_version=version)
-    except NotFoundError:
-        logger.info("no window to freeze as baseline yet", extra={"model": model})
-    return alias
 
 
 @logger.inject_lambda_context

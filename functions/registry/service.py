@@ -4,12 +4,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from aws_lambda_powertools import Logger
 
 from functions.common.exceptions import ConflictError, NotFoundError
 from functions.common.repositories import repositories
+from functions.interactions.service import freeze_baseline
 from functions.monitor.trigger import start_retrain
-from functions.pipeline.promote import promote as promote_version
 from functions.registry.store import registry
+
+logger = Logger(child=True)
 
 
 def list_adapters(model: str) -> dict[str, Any]:
@@ -30,7 +33,17 @@ def production(model: str) -> dict[str, Any]:
 
 
 def promote(model: str, version: int, actor: str) -> dict[str, Any]:
-    return promote_version(model, version, actor)
+    """Moves ``production`` to ``version`` and freezes the baseline it is promoted on; shared by
+    the pipeline's Promote task and the API. A version a reviewer rejected is never promoted."""
+    reg = registry()
+    if reg.get_version(model, version).get("approval") == "rejected":
+        raise ConflictError(f"version {version} of {model} was rejected by a reviewer and cannot be promoted")
+    alias = reg.move(model, version, actor=actor, reason="promote")
+    try:
+        freeze_baseline(model, adapter_version=version)
+    except NotFoundError:
+        logger.info("no window to freeze as baseline yet", extra={"model": model})
+    return alias
 
 
 def rollback(model: str, actor: str) -> dict[str, Any]:

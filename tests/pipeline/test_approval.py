@@ -1,12 +1,8 @@
-"""Manual approval: RequestApproval parks a run on a task token; the API resumes or rejects it.
-
-The real handler and API route, on moto's interpreter; the waiting state is the same
-``lambda:invoke.waitForTaskToken`` task the manual-mode pipeline uses (see
-tests/infra/test_stack.py::test_manual_approval_waits_for_a_task_token), alone in a small state
-machine so that no training job has to run first."""
+"""Manual approval on the synthesized pipeline (``approval_mode=manual``): a run that passes the
+gate parks in RequestApproval on a task token; the API approves (the run promotes) or rejects
+(the run ends REJECTED_BY_REVIEWER and the version can never be promoted)."""
 from __future__ import annotations
 
-import json
 import time
 
 import boto3
@@ -14,65 +10,84 @@ import pytest
 
 from driftgate.local import local_stack
 from driftgate.local.deployment import REGION
+from driftgate.local.profile import local_training_context
+from tests.pipeline.realdata import alpaca_records, gsm8k_records, ingest
 
 MODEL = "support-bot"
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def manual():
-    with local_stack(context={"driftgate:approval_mode": "manual"}) as stack:
+def manual(tiny_base):
+    context = local_training_context(tiny_base, **{"driftgate:approval_mode": "manual",
+                                                   "driftgate:cooldown_hours": 0,
+                                                   "driftgate:monitored_models": [MODEL]})
+    with local_stack(context=context) as stack:
+        assert ingest(stack, alpaca_records("gpt4_1106_preview", 120, model=MODEL, day="2026-11-20")) == 120
+        assert ingest(stack, gsm8k_records(150, model=MODEL, day="2026-11-21")) == 150
         yield stack
 
 
-def park(stack, version: int) -> str:
-    sfn = boto3.client("stepfunctions", region_name=REGION)
-    definition = {"StartAt": "RequestApproval", "States": {"RequestApproval": {
-        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-        "Parameters": {"FunctionName": stack.function("RequestApproval").arn,
-                       "Payload": {"model": MODEL, "version": version, "task_token.$": "$$.Task.Token"}},
-        "End": True}}}
-    machine = sfn.create_state_machine(name=f"approval-{version}", definition=json.dumps(definition),
-                                       roleArn=f"arn:aws:iam::123456789012:role/approval")["stateMachineArn"]
-    arn = sfn.start_execution(stateMachineArn=machine, name=f"run-{version}", input="{}")["executionArn"]
-    # Read the table directly: the handler is running in the execution's thread meanwhile.
+def parked_version(stack, execution_arn: str, timeout_s: float = 900) -> int:
+    """Waits until the run waits in RequestApproval and returns the version it registered."""
     table = boto3.resource("dynamodb", region_name=REGION).Table(stack.find("AWS::DynamoDB::Table", "StorageState"))
-    deadline = time.monotonic() + 60
-    while "task_token" not in table.get_item(Key={"pk": f"MODEL#{MODEL}", "sk": f"VERSION#{version:06d}"})["Item"]:
-        assert time.monotonic() < deadline, "RequestApproval never stored the task token"
-        time.sleep(0.05)
-    return arn
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        # Read the table directly: handlers run in the execution's thread meanwhile.
+        pending = [i for i in table.query(KeyConditionExpression="pk = :pk AND begins_with(sk, :v)",
+                                          ExpressionAttributeValues={":pk": f"MODEL#{MODEL}", ":v": "VERSION#"})["Items"]
+                   if i.get("approval") == "pending" and "task_token" in i]
+        if pending:
+            return int(pending[-1]["version"])
+        status = sfn.describe_execution(executionArn=execution_arn)["status"]
+        assert status == "RUNNING", f"the run ended {status} before asking for approval"
+        assert time.monotonic() < deadline, "the run never parked in RequestApproval"
+        time.sleep(0.5)
 
 
-def register(stack) -> int:
-    with stack.environment("Register"):
-        from functions.registry.store import registry
-
-        return registry().register(MODEL, {"s3_uri": "s3://a/model.tar.gz", "sha256": "cd" * 32,
-                                           "gate": {"decision": "promote"}, "approval": "pending"})["version"]
+def retrain(stack) -> str:
+    started = stack.api("POST", f"/v1/models/{MODEL}/retrain")
+    assert started.status == 200, started.body
+    return started.json()["execution_arn"]
 
 
-def test_approve_resumes_the_run(manual) -> None:
-    version = register(manual)
-    execution = park(manual, version)
-    response = manual.api("POST", f"/v1/models/{MODEL}/approvals/{version}", {"approve": True, "comment": "looks good"})
-    assert response.status == 200 and response.json()["approval"] == "approved"
-    result = manual.wait(execution, timeout_s=30)
-    assert result.status == "SUCCEEDED" and result.output["comment"] == "looks good"
-    again = manual.api("POST", f"/v1/models/{MODEL}/approvals/{version}", {"approve": False})
-    assert again.status == 409
+def test_reject_ends_the_run_and_the_version_can_never_be_promoted(manual) -> None:
+    execution = retrain(manual)
+    version = parked_version(manual, execution)
 
-
-def test_reject_fails_the_wait_with_approval_rejected(manual) -> None:
-    version = register(manual)
-    execution = park(manual, version)
     response = manual.api("POST", f"/v1/models/{MODEL}/approvals/{version}", {"approve": False, "comment": "no"})
     assert response.status == 200 and response.json()["approval"] == "rejected"
-    result = manual.wait(execution, timeout_s=30)
-    assert result.status == "FAILED" and result.error == "ApprovalRejected"
+    result = manual.wait(execution, timeout_s=120)
+
+    assert result.status == "SUCCEEDED" and result.output["status"] == "REJECTED_BY_REVIEWER"
+    assert "ReviewerRejected" in result.states and "Promote" not in result.states
+    promote = manual.api("POST", f"/v1/models/{MODEL}/adapters/{version}/promote")
+    assert promote.status == 409 and "rejected by a reviewer" in promote.json()["message"]
+    assert manual.api("GET", f"/v1/models/{MODEL}/adapters/production").status == 404
+
+
+def test_approve_resumes_the_synthesized_run_and_promotes(manual) -> None:
+    execution = retrain(manual)
+    version = parked_version(manual, execution)
+    assert manual.api("GET", f"/v1/models/{MODEL}/adapters/production").status == 404  # not before approval
+
+    response = manual.api("POST", f"/v1/models/{MODEL}/approvals/{version}", {"approve": True, "comment": "looks good"})
+    assert response.status == 200 and response.json()["approval"] == "approved"
+    result = manual.wait(execution, timeout_s=120)
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    states = result.states
+    assert states.index("GatePassed?") < states.index("RequestApproval") < states.index("Promote") < states.index("Done")
+    assert result.output["approval"]["comment"] == "looks good"
+    assert manual.api("GET", f"/v1/models/{MODEL}/adapters/production").json()["version"] == version
+    # Decided once: a second decision is a conflict.
+    assert manual.api("POST", f"/v1/models/{MODEL}/approvals/{version}", {"approve": False}).status == 409
 
 
 def test_approval_of_a_version_not_waiting_is_a_conflict(manual) -> None:
-    version = register(manual)
-    assert manual.api("POST", f"/v1/models/{MODEL}/approvals/{version}", {"approve": True}).status == 409
+    versions = manual.api("GET", f"/v1/models/{MODEL}/adapters").json()["versions"]
+    decided = versions[0]["version"]
+    assert manual.api("POST", f"/v1/models/{MODEL}/approvals/{decided}", {"approve": True}).status == 409
     assert manual.api("POST", f"/v1/models/{MODEL}/approvals/999", {"approve": True}).status == 404
-    assert manual.api("POST", f"/v1/models/{MODEL}/approvals/{version}", {"approve": "yes"}).status == 422
+    assert manual.api("POST", f"/v1/models/{MODEL}/approvals/{decided}", {"approve": "yes"}).status == 422

@@ -87,8 +87,8 @@ def test_concurrent_triggers_start_exactly_one_execution() -> None:
                 thread.start()
             for thread in threads:
                 thread.join()
-            # Let the started run finish while its handlers still see this environment.
-            assert stack.wait(started[0]).status == "SUCCEEDED"
+        # The run's handlers wait for the block above to end (one function environment at a time).
+        assert stack.wait(started[0]).status == "SUCCEEDED"
         assert sorted(outcomes) == ["started", "suppressed", "suppressed", "suppressed"]
         executions = boto3.client("stepfunctions", region_name=REGION).list_executions(
             stateMachineArn=stack.state_machine_arn)["executions"]

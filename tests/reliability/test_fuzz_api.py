@@ -26,8 +26,10 @@ import boto3
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import positive_data_acceptance
+from schemathesis.generation import GenerationMode
 
 from driftgate.local import local_stack
 from driftgate.local.deployment import REGION, LocalDeployment
@@ -40,6 +42,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publis
 TIMEOUT_S = 20  # per request: a hang fails the test instead of stalling it
 CLIENT_TIMEOUT_S = 2.0  # how long the server waits for bytes a client announced
 EXAMPLES_PER_OPERATION = 20
+FUZZ_SETTINGS: dict[str, Any] = dict(max_examples=EXAMPLES_PER_OPERATION, derandomize=True, database=None,
+                                     deadline=None, suppress_health_check=list(HealthCheck))
 SEED_MODEL = "support-bot"
 EDGE_MODEL = "fuzz-edge"
 # Filled by the fuzz test: operation label -> Counter of "cases", "2xx", "4xx", "5xx".
@@ -131,15 +135,17 @@ def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
 # refuses some schema-valid requests for rules JSON Schema cannot state (a rating outside its
 # scale, a timestamp outside 1900..9999, a number DynamoDB cannot store, an integral float).
 @schema.parametrize()
-@settings(max_examples=EXAMPLES_PER_OPERATION, derandomize=True, database=None, deadline=None,
-          suppress_health_check=list(HealthCheck))
+@settings(**FUZZ_SETTINGS)
 def test_generated_requests_get_a_2xx_or_4xx(case: schemathesis.Case, served: Served) -> None:
+    check_case(case, served)
+
+
+def check_case(case: schemathesis.Case, served: Served) -> None:
+    """One generated request: tallied, and its answer validated against the spec."""
     response = case.call(base_url=served.base_url, timeout=TIMEOUT_S)
     if case.operation.label == "POST /v1/models/{model}/retrain" and response.status_code == 200:
-        # Finish each fuzzed run before the next request. The local stack emulates every Lambda in
-        # one process, and a run left going in the background while fuzzing went on once lost an
-        # environment variable mid-handler (KeyError 'POWERTOOLS_SERVICE_NAME', about 1 run in 10
-        # on two workers; a local-mode race, not yet pinned). Every run is still checked below.
+        # Finish each fuzzed run before the next request, so that the runs checked below are
+        # exactly the fuzzed ones and none is left going when the stack stops.
         served.stack.wait(response.json()["execution_arn"], timeout_s=120)
     tally = TALLY[case.operation.label]
     tally["cases"] += 1
@@ -147,15 +153,30 @@ def test_generated_requests_get_a_2xx_or_4xx(case: schemathesis.Case, served: Se
     case.validate_response(response, excluded_checks=[positive_data_acceptance])
 
 
-def fuzz_summary() -> dict[str, Any]:
+@pytest.fixture(scope="module")
+def fuzzed(served: Served, api_schema: schemathesis.BaseSchema) -> dict[str, Counter[str]]:
+    """The tally of the fuzz run; when the summary tests run on their own, they fuzz first."""
     if not TALLY:
-        pytest.skip("runs after test_generated_requests_get_a_2xx_or_4xx")
+        for result in api_schema.get_all_operations():
+            operation = result.ok()
+            strategy = st.one_of([operation.as_strategy(mode) for mode in GenerationMode])
+
+            @given(case=strategy)
+            @settings(**FUZZ_SETTINGS)
+            def run(case: schemathesis.Case) -> None:
+                check_case(case, served)
+
+            run()
+    return TALLY
+
+
+def fuzz_summary() -> dict[str, Any]:
     totals = sum(TALLY.values(), Counter())
     return {"operations": len(TALLY), "requests": totals["cases"], "status_classes":
             {k: v for k, v in totals.items() if k != "cases"}, "per_operation": {k: dict(v) for k, v in TALLY.items()}}
 
 
-def test_fuzzing_covered_every_operation_without_a_5xx(served: Served, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_fuzzing_covered_every_operation_without_a_5xx(served: Served, fuzzed: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
     summary = fuzz_summary()
     operations = {f"{method.upper()} {path}" for path, item in
                   requests.get(f"{served.base_url}/v1/openapi.json", timeout=TIMEOUT_S).json()["paths"].items()
@@ -169,8 +190,7 @@ def test_fuzzing_covered_every_operation_without_a_5xx(served: Served, tmp_path_
     print(f"\nfuzz summary ({path}):\n{json.dumps(summary, indent=2)}")
 
 
-def test_data_stored_before_fuzzing_reads_back_unchanged(served: Served) -> None:
-    fuzz_summary()
+def test_data_stored_before_fuzzing_reads_back_unchanged(served: Served, fuzzed: Any) -> None:
     ids = [s["request_id"] for s in served.seeds]
     assert stored(served.stack, SEED_MODEL, ids) == served.before["stored"]
     quality = requests.get(f"{served.base_url}/v1/models/{SEED_MODEL}/quality", timeout=TIMEOUT_S)
@@ -182,9 +202,8 @@ def test_data_stored_before_fuzzing_reads_back_unchanged(served: Served) -> None
     assert retry["duplicates"] == 25 and retry["accepted"] == 0
 
 
-def test_fuzzed_retrains_ended_skipped_without_data(served: Served) -> None:
+def test_fuzzed_retrains_ended_skipped_without_data(served: Served, fuzzed: Any) -> None:
     """POST /retrain is fuzzed too: for a model with no data the run must end SKIPPED, quickly."""
-    fuzz_summary()
     runs = finished_executions(served.stack)
     assert runs and TALLY["POST /v1/models/{model}/retrain"]["2xx"] == len(runs)
     outcomes = {(run.status, (run.output or {}).get("status")) for run in runs}
