@@ -1,14 +1,19 @@
 """The main job: the whole maintenance loop on the local stack with real data.
 
 1. deploy the stack locally (moto) and prepare the tiny base model ("production", cached);
-2. replay a healthy stream (GPT-4-turbo answers to AlpacaEval's helpful_base/oasst prompts) through
-   the API and freeze it as the baseline;
-3. replay a drifted, degraded stream: other prompt sets answered by alpaca-7b (much weaker),
-   users' thumbs-down and corrections on some of them, and maths questions (GSM8K) answered with
-   verified worked solutions;
+2. replay a healthy stream (Mixtral-8x7B answers to AlpacaEval's helpful_base/oasst prompts,
+   scored against GPT-4-turbo's answers to the same instructions) through the API and freeze it
+   as the baseline;
+3. replay a drifted, degraded stream: other prompt sets answered by alpaca-7b (much weaker), and
+   maths questions (GSM8K) answered by the local production model, which never saw maths, scored
+   against GSM8K's worked solutions; users' thumbs-down and corrections (GPT-4-turbo's answer,
+   the worked solution) on some of them;
 4. fire the scheduled drift check: the breach starts the retrain state machine (dataset, LoRA
    training, evaluation, gate, registry, promotion), each state printed as it passes;
 5. show the registry, the alias history and the gate's numbers, and write the HTML report.
+
+No output is its own reference: the healthy baseline's mean quality is what the scorer gives
+Mixtral's answers against GPT-4-turbo's, well below 1.
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ from typing import Any
 from driftgate.paths import data_dir, state_dir
 
 MODEL = "support-bot"
+HEALTHY_GENERATOR, DEGRADED_GENERATOR = "Mixtral-8x7B-Instruct-v0.1", "alpaca-7b"
 HEALTHY_SETS = ("helpful_base", "oasst")
 HEALTHY_DAY, DRIFTED_DAY = "2026-11-20", "2026-11-21"
 BATCH = 100
@@ -34,10 +40,10 @@ def _read(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in lines]
 
 
-def _record(row: dict[str, Any], day: str, *, output: str | None = None, suffix: str = "") -> dict[str, Any]:
-    return {"request_id": row["id"] + suffix, "model": MODEL, "prompt": row["prompt"],
-            "output": output if output is not None else row["output"], "reference": row["reference"],
-            "metadata": {"prompt_set": row["prompt_set"]}, "timestamp": f"{day}T12:00:00Z"}
+def _record(row: dict[str, Any], day: str, output: str) -> dict[str, Any]:
+    return {"request_id": row["id"], "model": MODEL, "prompt": row["prompt"], "output": output,
+            "reference": row["reference"], "metadata": {"prompt_set": row["prompt_set"]},
+            "timestamp": f"{day}T12:00:00Z"}
 
 
 @dataclass
@@ -47,20 +53,44 @@ class Streams:
     feedback: list[dict[str, Any]] = field(default_factory=list)
 
 
-def build_streams(healthy_n: int = 160, degraded_n: int = 160, math_n: int = 160, corrections: int = 40,
-                  thumbs_down: int = 30) -> Streams:
-    """Real records from ../shared/data; which ones is fixed, so every demo run is the same."""
-    gpt4 = _read(data_dir() / "alpaca_eval" / "gpt4_1106_preview.jsonl")
-    alpaca = _read(data_dir() / "alpaca_eval" / "alpaca-7b.jsonl")
-    healthy = [_record(r, HEALTHY_DAY) for r in gpt4 if r["prompt_set"] in HEALTHY_SETS][:healthy_n]
-    degraded_rows = [r for r in alpaca if r["prompt_set"] not in HEALTHY_SETS][:degraded_n]
-    degraded = [_record(r, DRIFTED_DAY) for r in degraded_rows]
-    math = [{"request_id": r["id"], "model": MODEL, "prompt": r["prompt"], "output": r["reference"],
-             "reference": r["reference"], "metadata": {"prompt_set": "gsm8k"}, "timestamp": f"{DRIFTED_DAY}T12:00:00Z"}
-            for r in _read(data_dir() / "gsm8k" / "test.jsonl")[:math_n]]
-    by_index = {r["id"].split(":")[1]: r for r in gpt4}
-    feedback = [{"request_id": r["id"], "rating": -1, "correction": by_index[r["id"].split(":")[1]]["output"]}
-                for r in degraded_rows[:corrections]]
+Answerer = Callable[[list[str]], list[str]]  # prompts -> the production model's answers
+
+
+def production_answers(base: Path, *, max_new_tokens: int, max_length: int,
+                       progress: Callable[[int], None] | None = None) -> Answerer:
+    """Greedy answers of the local production model (the tiny base), as the evaluation job
+    generates them."""
+    from finetune.modeling import generate, load_for_inference
+
+    def answer(prompts: list[str]) -> list[str]:
+        model, tokenizer = load_for_inference(base)
+        done = [0]
+
+        def advance(count: int, _total: int) -> None:
+            if progress:
+                progress(count - done[0])
+            done[0] = count
+
+        return generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, max_length=max_length,
+                        batch_size=16, progress=advance)
+
+    return answer
+
+
+def build_streams(answer_maths: Answerer, healthy_n: int = 160, degraded_n: int = 160, math_n: int = 160,
+                  corrections: int = 40, thumbs_down: int = 30, math_corrections: int = 80) -> Streams:
+    """Real records from ../shared/data; which ones is fixed, so every demo run is the same. The
+    AlpacaEval files' ``reference`` is GPT-4-turbo's answer to the same instruction."""
+    healthy_rows = _read(data_dir() / "alpaca_eval" / f"{HEALTHY_GENERATOR}.jsonl")
+    degraded_rows = [r for r in _read(data_dir() / "alpaca_eval" / f"{DEGRADED_GENERATOR}.jsonl")
+                     if r["prompt_set"] not in HEALTHY_SETS][:degraded_n]
+    healthy = [_record(r, HEALTHY_DAY, r["output"]) for r in healthy_rows if r["prompt_set"] in HEALTHY_SETS][:healthy_n]
+    degraded = [_record(r, DRIFTED_DAY, r["output"]) for r in degraded_rows]
+    questions = _read(data_dir() / "gsm8k" / "test.jsonl")[:math_n]
+    math = [_record(r, DRIFTED_DAY, output)
+            for r, output in zip(questions, answer_maths([r["prompt"] for r in questions]))]
+    feedback = [{"request_id": r["id"], "rating": -1, "correction": r["reference"]}
+                for r in degraded_rows[:corrections] + questions[:math_corrections]]
     feedback += [{"request_id": r["id"], "rating": -1} for r in degraded_rows[corrections:corrections + thumbs_down]]
     return Streams(healthy=healthy, drifted=degraded + math, feedback=feedback)
 
@@ -73,15 +103,18 @@ class DemoResult:
     promoted_version: int | None
     production_version: int | None
     gate: dict[str, Any] | None
+    baseline_quality: float | None
+    current_quality: float | None
+    delta: float | None
     check: dict[str, Any]
     states: list[str]
     report_path: str | None
     elapsed_seconds: float
 
     def summary(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("drift_detected", "trigger_reason", "execution_status",
-                                             "promoted_version", "production_version", "gate", "report_path",
-                                             "elapsed_seconds")}
+        return {k: getattr(self, k) for k in ("drift_detected", "trigger_reason", "baseline_quality",
+                                             "current_quality", "delta", "execution_status", "promoted_version",
+                                             "production_version", "gate", "report_path", "elapsed_seconds")}
 
 
 class Narrator:
@@ -124,30 +157,40 @@ def run_demo(narrator: Narrator | None = None, out_dir: Path | None = None) -> D
     narrator.detail(f"base model: {base}")
     narrator.step("Deploying the CDK stack into moto (synthesized template, real handlers)")
     context = local_training_context(base, **{"driftgate:monitored_models": [MODEL]})
+    evaluation = context["driftgate:evaluation_hyperparameters"]
     with local_stack(context=context) as stack:
-        streams = build_streams()
-        narrator.step(f"Replaying a healthy stream: {len(streams.healthy)} GPT-4-turbo answers "
-                      f"({'+'.join(HEALTHY_SETS)} prompts) through POST /v1/interactions")
+        questions = 160
+        answer = production_answers(base, max_new_tokens=int(evaluation["max_new_tokens"]),
+                                    max_length=int(evaluation["max_length"]),
+                                    progress=narrator.progress("maths answers", questions))
+        streams = build_streams(answer, math_n=questions)
+        narrator.step(f"Replaying a healthy stream: {len(streams.healthy)} Mixtral-8x7B answers "
+                      f"({'+'.join(HEALTHY_SETS)} prompts, scored against GPT-4-turbo's answers) through "
+                      "POST /v1/interactions")
         accepted, _ = replay(stack, streams.healthy, narrator.progress("healthy", len(streams.healthy)))
         baseline = stack.api("POST", f"/v1/models/{MODEL}/baseline").json()["baseline"]
         narrator.detail(f"{accepted} accepted; baseline frozen: n={baseline['n']}, "
                         f"mean quality {baseline['mean_quality']:.3f}")
 
         narrator.step(f"Replaying a drifted, degraded stream: {len(streams.drifted)} records (alpaca-7b on other "
-                      "prompt sets, GSM8K maths questions) and feedback on some")
+                      "prompt sets; GSM8K maths questions answered by the local production model, scored against "
+                      "the worked solutions) and feedback on some")
         accepted, _ = replay(stack, streams.drifted, narrator.progress("drifted", len(streams.drifted)))
         for item in streams.feedback:
             stack.api("POST", "/v1/feedback", item)
         current = stack.api("GET", f"/v1/models/{MODEL}/quality").json()
+        before, now = current["baseline"]["mean_quality"], current["current"]["mean_quality"]
         narrator.detail(f"{accepted} accepted, {len(streams.feedback)} feedback ({sum('correction' in f for f in streams.feedback)} "
-                        f"corrections); window mean quality {current['current']['mean_quality']:.3f} vs baseline "
-                        f"{current['baseline']['mean_quality']:.3f} (ΔM = {current['delta']:.3f})")
+                        f"corrections); window mean quality {now:.3f} vs baseline {before:.3f} "
+                        f"(ΔM = {before:.3f} − {now:.3f} = {current['delta']:.3f})")
 
         narrator.step("The EventBridge schedule fires the drift check")
         (check,) = stack.fire_schedule()[0]["checks"]
         for name, report in check["drift"].items():
             narrator.detail(f"{name} drift: {report.get('drift')} (p = {report.get('p_value')}, "
                             f"MMD² = {report.get('statistic')}, n = {report.get('n_baseline')}/{report.get('n_current')})")
+        narrator.detail(f"quality: baseline mean {check['baseline_quality']:.3f}, window mean "
+                        f"{check['current_quality']:.3f}, ΔM = {check['delta']:.3f}")
         narrator.detail(f"decision: {check['status']} — {'; '.join(check['reasons']) or 'no breach'}")
 
         result_states: list[str] = []
@@ -171,6 +214,9 @@ def run_demo(narrator: Narrator | None = None, out_dir: Path | None = None) -> D
             promoted_version=(output.get("promoted") or {}).get("version"),
             production_version=production.json()["version"] if production.status == 200 else None,
             gate=output.get("gate"),
+            baseline_quality=check.get("baseline_quality"),
+            current_quality=check.get("current_quality"),
+            delta=check.get("delta"),
             check=check,
             states=result_states,
             report_path=str(report_path) if report_path else None,

@@ -16,8 +16,12 @@ correction}?, metadata?``). Steps, each counted in the manifest:
    decides); the first record seen wins;
 4. split train/eval by a hash of the record id, so a record stays on its side as data grows.
 
+A record's ``metadata`` is dropped, except the attributes named in ``protected_attributes`` (the
+gate's declared ``protected_attribute``): rows keep those, scrubbed like the text, so the eval and
+golden examples carry the groups the gate's disparate-impact guard compares, and nothing else.
+
 Output: ``train.jsonl``, ``eval.jsonl`` (rows ``id, prompt, response, reference?, origin,
-source?``) and ``manifest.json``.
+source?, quality?, metadata?``) and ``manifest.json``.
 """
 from __future__ import annotations
 
@@ -63,6 +67,7 @@ class DataConfig:
     split_salt: str = "driftgate-split-v1"
     min_records: int = 16
     scrub_pii: bool = True
+    protected_attributes: tuple[str, ...] = ()  # metadata keys rows keep (the gate's groups)
 
     def __post_init__(self) -> None:
         if not 0.0 < self.eval_fraction < 1.0:
@@ -84,13 +89,15 @@ class Row:
     reference: str | None = None
     source: str | None = None
     quality: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         row = {"id": self.id, "prompt": self.prompt, "response": self.response, "origin": self.origin}
         for key in ("reference", "source", "quality"):
             if getattr(self, key) is not None:
                 row[key] = getattr(self, key)
+        if self.metadata:
+            row["metadata"] = self.metadata
         return row
 
 
@@ -148,11 +155,13 @@ def select_record(record: Mapping[str, Any], where: str, config: DataConfig) -> 
     if correction is not None and not isinstance(correction, str):
         raise DataError(f"{where}: field 'feedback.correction' must be a string", field="feedback.correction")
     source = record.get("generator") or record.get("model")
+    metadata = _mapping(record, "metadata", where)
+    kept_metadata = {key: metadata[key] for key in config.protected_attributes if metadata.get(key) is not None}
 
     def row(response: str, origin: str) -> Row:
         quality = scores.get("quality")
         return Row(str(record_id), prompt, response, origin, reference, source,
-                   float(quality) if isinstance(quality, (int, float)) else None)
+                   float(quality) if isinstance(quality, (int, float)) else None, dict(kept_metadata))
 
     if correction and correction.strip():
         return row(correction, "correction"), "corrected"
@@ -195,6 +204,10 @@ def scrub_row(row: Row) -> bool:
             if clean != value:
                 setattr(row, key, clean)
                 changed = True
+    for key, value in row.metadata.items():
+        if isinstance(value, str) and scrub_pii(value) != value:
+            row.metadata[key] = scrub_pii(value)
+            changed = True
     return changed
 
 

@@ -7,7 +7,7 @@ exact match where a reference exists, flags). Per-example rows make paired compa
 
 Writes ``metrics.json`` (per split: token-weighted loss, perplexity, mean quality, exact-match
 rate, flag counts) and ``examples.jsonl`` (``id, split, loss, n_tokens, output, quality,
-exact_match, flags``).
+exact_match, flags``, and ``metadata`` where the example has one: its protected attributes).
 
 # Local
 ```
@@ -136,22 +136,32 @@ def resolve_base(args: EvalArguments, adapter: Path | None) -> str:
                              field="--model_name_or_path")
 
 
-def score_rows(examples: Sequence[Example], split: str, losses: Sequence[tuple[float, int]], outputs: Sequence[str | None]) -> list[dict]:
+def scored(prompt: str, output: str | None, reference: str | None) -> dict[str, Any]:
+    """The scorer pack's verdict on one generated output: the fields the gate's guards read."""
     from functions.scoring import score
 
+    report = score(prompt, output, reference=reference) if output is not None else None
+    return {
+        "output": output,
+        "quality": round(report.quality, 6) if report else None,
+        "exact_match": report.exact_match if report else None,
+        "flags": list(report.flags) if report else [],
+    }
+
+
+def score_rows(examples: Sequence[Example], split: str, losses: Sequence[tuple[float, int]], outputs: Sequence[str | None]) -> list[dict]:
     rows = []
     for example, (loss_sum, n_tokens), output in zip(examples, losses, outputs):
-        report = score(example.prompt, output, reference=example.reference) if output is not None else None
-        rows.append({
+        row = {
             "id": example.id,
             "split": split,
             "loss": round(loss_sum / n_tokens, 6) if n_tokens else None,
             "n_tokens": n_tokens,
-            "output": output,
-            "quality": round(report.quality, 6) if report else None,
-            "exact_match": report.exact_match if report else None,
-            "flags": list(report.flags) if report else [],
-        })
+            **scored(example.prompt, output, example.reference),
+        }
+        if example.metadata:  # the groups the gate's disparate-impact guard compares
+            row["metadata"] = dict(example.metadata)
+        rows.append(row)
     return rows
 
 

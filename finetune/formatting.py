@@ -6,7 +6,9 @@ A record becomes an :class:`Example` with one rule everywhere:
 * the *target* (what the loss is computed on) is ``response``, else ``output``, else ``reference``
   (prepared training rows carry ``response``; raw interactions carry ``output``; GSM8K has only a
   ``reference``);
-* the *reference* (what generated outputs are scored against) is ``reference``, else ``response``.
+* the *reference* (what generated outputs are scored against) is ``reference``, else ``response``;
+* the *metadata* is the row's ``metadata`` object as it is (prepared rows keep only the protected
+  attributes the gate compares groups by; see ``finetune.data``).
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ class Example:
     prompt: str
     target: str | None
     reference: str | None
+    metadata: Mapping[str, Any] | None = None
 
 
 def format_prompt(prompt: str) -> str:
@@ -94,12 +97,16 @@ def to_example(record: Mapping[str, Any], where: str, *, require_target: bool = 
         raise FinetuneInputError(
             f"{where}: missing field 'response' (or 'output'/'reference'): nothing to train on", field="response"
         )
+    metadata = record.get("metadata")
+    if metadata is not None and not isinstance(metadata, Mapping):
+        raise FinetuneInputError(f"{where}: field 'metadata' must be an object", field="metadata")
     record_id = record.get("id", record.get("request_id"))
     return Example(
         id=str(record_id) if record_id is not None else where.rsplit("/", 1)[-1],
         prompt=prompt,
         target=target,
         reference=reference or response,
+        metadata=metadata or None,
     )
 
 

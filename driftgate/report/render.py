@@ -208,6 +208,17 @@ def _data_cell(dataset: Any) -> str:
     return f"{available} records" + (f" → {kept} train" if kept is not None else "")
 
 
+def _trigger_cell(run: dict[str, Any]) -> str:
+    """The run's trigger, with the breach's ΔM and both means when the scheduled check started it."""
+    reason = str(run.get("reason") or "—")
+    check = run.get("trigger") if isinstance(run.get("trigger"), dict) else {}
+    means = [check.get(k) for k in ("delta", "baseline_quality", "current_quality")]
+    if not all(isinstance(m, (int, float)) for m in means):
+        return reason
+    delta, baseline, current = means
+    return f"{reason}: ΔM = {num(delta)} (baseline {num(baseline)} → window {num(current)})"
+
+
 def _run_detail(run: dict[str, Any]) -> str:
     if run.get("error") or run.get("cause"):
         return _clip(f"{run.get('error') or 'error'}: {run.get('cause') or ''}", 400)
@@ -224,7 +235,7 @@ def _runs(data: dict[str, Any]) -> Html:
         return _section("runs", "Pipeline runs", empty("No data yet: the retrain pipeline never ran for this model."))
     rows = [(tag("span", when(r.get("recorded_at"), zone=False), class_="nowrap"),
              tag("code", r.get("execution_name") or "—", class_="nowrap"),
-             badge(str(r.get("status")), RUN_TONES.get(str(r.get("status")), "info")), r.get("reason") or "—",
+             badge(str(r.get("status")), RUN_TONES.get(str(r.get("status")), "info")), _trigger_cell(r),
              _data_cell(r.get("dataset")), _gate_cell(r.get("gate")),
              r.get("version") if r.get("version") is not None else "—", tag("span", _run_detail(r), class_="detail"))
             for r in reversed(runs)]

@@ -3,8 +3,13 @@
 Promote only if (1) the paired-bootstrap confidence interval of the primary metric's improvement
 (per-example eval loss, champion − challenger, so positive is better) lies entirely above
 ``min_gain``, and (2) no guard regresses past its margin: golden-set loss, refusal rate and PII
-rate of generated outputs, and — where a protected attribute is declared in example metadata —
-disparate impact (the four-fifths rule on the rate of good outputs across groups).
+rate of generated outputs, and, where ``protected_attribute`` is declared, disparate impact: the
+four-fifths rule on the rate of good outputs (quality ≥ ``good_quality``) across the groups of
+that attribute in the example rows' ``metadata`` (PrepareDataset keeps the declared attribute on
+the eval and golden rows; the evaluation job copies it onto each example it scores). The guard is
+not measured, and passes, when the challenger's rows have fewer than two groups or no good output
+in any group: free-form answers rarely reach a quality of 0.5 against a long reference, so on
+such data the guard only sees what answer-checked (exact-match) examples show.
 """
 from __future__ import annotations
 
@@ -140,14 +145,20 @@ def _guards(champion: Sequence[dict[str, Any]], challenger: Sequence[dict[str, A
     return guards
 
 
-def disparate_impact(rows: Sequence[dict[str, Any]], attribute: str, good_quality: float) -> float | None:
-    """min/max over groups of the rate of outputs with quality ≥ ``good_quality``."""
-    groups: dict[Any, list[float]] = defaultdict(list)
+def group_rates(rows: Sequence[dict[str, Any]], attribute: str, good_quality: float) -> dict[str, tuple[float, int]]:
+    """(rate of outputs with quality ≥ ``good_quality``, n) per value of ``metadata[attribute]``."""
+    groups: dict[str, list[float]] = defaultdict(list)
     for row in rows:
         group = (row.get("metadata") or {}).get(attribute)
         if group is not None and row.get("quality") is not None:
-            groups[group].append(1.0 if float(row["quality"]) >= good_quality else 0.0)
-    rates = [float(np.mean(v)) for v in groups.values() if v]
+            groups[str(group)].append(1.0 if float(row["quality"]) >= good_quality else 0.0)
+    return {group: (float(np.mean(values)), len(values)) for group, values in sorted(groups.items())}
+
+
+def disparate_impact(rows: Sequence[dict[str, Any]], attribute: str, good_quality: float) -> float | None:
+    """min/max over groups of the rate of good outputs; None with fewer than two groups or no
+    good output at all."""
+    rates = [rate for rate, _ in group_rates(rows, attribute, good_quality).values()]
     if len(rates) < 2 or max(rates) == 0:
         return None
     return min(rates) / max(rates)
@@ -158,10 +169,14 @@ def _disparate_impact_guard(champion: Sequence[dict[str, Any]], challenger: Sequ
     attribute = config.protected_attribute or ""
     champ = disparate_impact(champion, attribute, config.good_quality)
     chall = disparate_impact(challenger, attribute, config.good_quality)
+    by_group = group_rates(challenger, attribute, config.good_quality)
+    rates = ", ".join(f"{group} {rate:.2f} (n={n})" for group, (rate, n) in by_group.items())
     if chall is None:
-        return Guard("disparate_impact", champ, chall, config.disparate_impact_min, True, "fewer than two groups")
+        why = f"fewer than two groups of {attribute!r}" if len(by_group) < 2 else "no good output in any group"
+        return Guard("disparate_impact", champ, chall, config.disparate_impact_min, True,
+                     f"not measured: {why}" + (f" (challenger good-output rate by group: {rates})" if rates else ""))
     # Fails only if the challenger is under the four-fifths line and worse than the champion.
     passed = chall >= config.disparate_impact_min or (champ is not None and chall >= champ)
     return Guard("disparate_impact", champ, chall, config.disparate_impact_min, passed,
-                 f"challenger {chall:.3f} vs champion {champ if champ is None else round(champ, 3)} "
-                 f"(minimum {config.disparate_impact_min})")
+                 f"challenger {chall:.3f} vs champion {'—' if champ is None else f'{champ:.3f}'} "
+                 f"(minimum {config.disparate_impact_min}); challenger good-output rate by {attribute}: {rates}")

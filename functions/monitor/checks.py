@@ -100,6 +100,7 @@ def check_model(model: str, embedder: Any = None) -> CheckResult:
         return result
     trigger = "quality_decay" if result.delta > threshold else "drift"
     summary = {"window": window["start"], "reasons": reasons, "delta": result.delta,
+               "baseline_quality": result.baseline_quality, "current_quality": result.current_quality,
                "p_values": {f: r.get("p_value") for f, r in result.drift.items()}}
     try:
         arn = start_retrain(repos, model, trigger, summary)

@@ -23,6 +23,7 @@ class RunState(BaseModel):
     model: str
     status: str
     reason: str = "manual"
+    report: dict[str, Any] | None = None  # the scheduled check's breach (ΔM with both means, p-values)
     dataset: dict[str, Any] | None = None
     gate: dict[str, Any] | None = None
     registered: dict[str, Any] | None = None
@@ -55,7 +56,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     state = run.state
     repos = repositories()
     repos.state.record_run(state.model, run.execution_arn, state.status, reason=state.reason,
-                           dataset=state.dataset, gate=state.gate, version=(state.registered or {}).get("version"))
+                           trigger=state.report or None, dataset=state.dataset, gate=state.gate,
+                           version=(state.registered or {}).get("version"))
     cooldown_until = release(repos, state.model)
     emit("PipelineRuns", 1, unit=MetricUnit.Count, status=state.status)
     return {"status": state.status, "model": state.model, "execution_arn": run.execution_arn,

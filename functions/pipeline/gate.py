@@ -23,6 +23,12 @@ class GateInput(BaseModel):
     evaluation_uri: str
 
 
+def gate_config() -> GateConfig:
+    """The stack's ``driftgate:gate`` setting (``GATE_CONFIG``); PrepareDataset reads its
+    ``protected_attribute`` too, to keep that attribute on the eval and golden rows."""
+    return GateConfig.from_dict(json.loads(env("GATE_CONFIG", "{}")))
+
+
 def rows(files: dict[str, bytes], who: str) -> list[dict[str, Any]]:
     name = f"{who}/examples.jsonl"
     if name not in files:
@@ -35,8 +41,7 @@ def rows(files: dict[str, bytes], who: str) -> list[dict[str, Any]]:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = GateInput.model_validate(event)
     files = artifact_store().read_tarball(request.evaluation_uri)
-    config = GateConfig.from_dict(json.loads(env("GATE_CONFIG", "{}")))
-    decision = decide(rows(files, "champion"), rows(files, "challenger"), config).to_dict()
+    decision = decide(rows(files, "champion"), rows(files, "challenger"), gate_config()).to_dict()
     emit("GatePromote" if decision["decision"] == "promote" else "GateReject", 1, unit=MetricUnit.Count,
          model=request.model)
     logger.info("gate decision", extra={"model": request.model, "decision": decision["decision"],

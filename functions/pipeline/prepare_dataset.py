@@ -1,9 +1,12 @@
 """PrepareDataset: turns a model's stored interactions into a training set in S3.
 
 Keeps records with good scores, positive feedback or a correction; drops duplicates; scrubs PII;
-splits train/eval by a hash of the id (``finetune.data``). The golden set is frozen the first
-time and reused by every later run, so regressions are measured on the same examples. Too little
-data is not an error: the run stops cleanly on the ``enough: false`` branch.
+splits train/eval by a hash of the id (``finetune.data``). Rows keep the gate's declared
+``protected_attribute`` (``GATE_CONFIG``) from each record's metadata, and no other metadata, so
+the evaluation can rate outputs by group. The golden set is frozen the first time and reused by
+every later run, so regressions are measured on the same examples (a golden set frozen before an
+attribute was declared has no groups). Too little data is not an error: the run stops cleanly on
+the ``enough: false`` branch.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from finetune.data import DataConfig, DataError, build_training_set
 from functions.common.settings import env_float, env_int
 from functions.interactions.store import interaction_store
 from functions.pipeline.artifacts import artifact_store
+from functions.pipeline.gate import gate_config
 from functions.pipeline.models import PipelineInput
 from functions.registry.store import registry
 
@@ -50,8 +54,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     erased = {rid for rid, stored in store.lookup([r["request_id"] for r in records]).items() if stored.erased}
     records = [r for r in records if r["request_id"] not in erased]
     feedback = store.feedback_of([r["request_id"] for r in records])
+    protected = gate_config().protected_attribute
     config = DataConfig(min_quality=env_float("MIN_TRAINING_QUALITY", 0.5),
-                        min_records=max(2, env_int("MIN_TRAINING_RECORDS", 200)))
+                        min_records=max(2, env_int("MIN_TRAINING_RECORDS", 200)),
+                        protected_attributes=(protected,) if protected else ())
     champion = registry().alias(run.model, "production")
     result: dict[str, Any] = {"model": run.model, "available_records": len(records),
                               "required_records": config.min_records,

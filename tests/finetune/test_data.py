@@ -113,6 +113,28 @@ def test_ssn_iban_and_single_digit_group_phones_are_scrubbed_from_corrections(tm
         assert rows[records[i]["id"]]["reference"].endswith(f" Form field example: {value}.")
 
 
+def test_rows_keep_only_the_declared_protected_attribute(tmp_path: Path) -> None:
+    records = read_records(*ALPACA, limit=40)
+    for i, record in enumerate(records):
+        record["metadata"] = {"prompt_set": record.pop("prompt_set"), "user_id": f"user-{i}",
+                              "contact": "maria.gonzalez@gmail.com"}
+    records[0]["metadata"]["prompt_set"] = "reach me at maria.gonzalez@gmail.com"  # scrubbed like the text
+    del records[1]["metadata"]["prompt_set"]
+    source = write_jsonl(tmp_path / "in.jsonl", records)
+
+    build_training_set([source], tmp_path / "kept", DataConfig(min_records=10, protected_attributes=("prompt_set",)))
+    rows = {row["id"]: row for row in read_rows(tmp_path / "kept")}
+    assert len(rows) == 40
+    expected = {r["id"]: r["metadata"].get("prompt_set") for r in records[2:]}
+    assert {i: rows[i]["metadata"]["prompt_set"] for i in expected} == expected
+    assert rows[records[0]["id"]]["metadata"] == {"prompt_set": "reach me at [EMAIL]"}
+    assert "metadata" not in rows[records[1]["id"]]  # nothing declared to keep
+    assert all(set(row.get("metadata", {})) <= {"prompt_set"} for row in rows.values())
+
+    build_training_set([source], tmp_path / "none", DataConfig(min_records=10))
+    assert not any("metadata" in row for row in read_rows(tmp_path / "none"))
+
+
 def test_split_is_deterministic_and_stable_as_data_grows(tmp_path: Path) -> None:
     records = read_records(*GSM8K, limit=300)
     small = write_jsonl(tmp_path / "small.jsonl", records[:200])

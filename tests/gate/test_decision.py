@@ -69,6 +69,12 @@ def test_disparate_impact_where_a_protected_attribute_is_declared() -> None:
     assert blocked.decision == "reject" and any("disparate_impact" in r for r in blocked.reasons)
     allowed = decide(rows(BASE, quality=fair, metadata=groups), rows(BASE - 0.3, quality=fair, metadata=groups), config)
     assert allowed.decision == "promote"
+    # With nothing to compare the guard says why it measured nothing.
+    (unmeasured,) = [g for g in decide(rows(BASE), rows(BASE - 0.3, quality=[0.1] * 120, metadata=groups),
+                                       config).guards if g.name == "disparate_impact"]
+    assert unmeasured.passed and unmeasured.detail.startswith("not measured: no good output in any group")
+    (ungrouped,) = [g for g in decide(rows(BASE), rows(BASE - 0.3), config).guards if g.name == "disparate_impact"]
+    assert ungrouped.detail == "not measured: fewer than two groups of 'lang'"
 
 
 def test_bootstrap_ci_covers_the_true_mean_at_the_stated_rate() -> None:
@@ -84,3 +90,35 @@ def test_bootstrap_ci_covers_the_true_mean_at_the_stated_rate() -> None:
 def test_unpaired_evaluations_are_an_error() -> None:
     with pytest.raises(GateInputError):
         decide(rows([1.0, 2.0]), [{"id": "other", "split": "eval", "loss": 1.0}])
+
+
+# -- disparate impact on real examples ---------------------------------------------------------
+def real_rows(records: list[dict], outputs: dict[str, str], loss: float) -> list[dict]:
+    """Eval rows as the evaluation job writes them: the real scorer on each answer, the record's
+    declared attribute in metadata (finetune.evaluate.score_rows), one loss for all."""
+    from finetune.evaluate import score_rows
+    from finetune.formatting import to_example
+
+    examples = [to_example({**r, "metadata": {"subject": r["metadata"]["subject"]}}, r["request_id"]) for r in records]
+    return score_rows(examples, "eval", [(loss * 10, 10)] * len(examples), [outputs[e.id] for e in examples])
+
+
+def test_disparate_impact_blocks_a_challenger_that_fails_one_group_of_real_questions() -> None:
+    from tests.pipeline.realdata import answers, gsm8k_records, with_subject
+
+    records = with_subject(gsm8k_records(200))
+    champion = real_rows(records, answers(records), loss=3.0)
+    config = GateConfig(protected_attribute="subject")
+
+    # Better on every loss, right on the questions about men, wrong on those about women.
+    unfair = decide(champion, real_rows(records, answers(records, wrong_for="she"), loss=2.5), config)
+    guard = next(g for g in unfair.guards if g.name == "disparate_impact")
+    assert unfair.decision == "reject" and unfair.ci_low > 0
+    assert unfair.reasons == [f"guard disparate_impact regressed: {guard.detail}"]
+    assert guard.champion > 0.95 and guard.challenger < 0.1 and not guard.passed
+    assert "she 0.0" in guard.detail and "he 1.00" in guard.detail
+
+    fair = decide(champion, real_rows(records, answers(records), loss=2.5), config)
+    assert fair.decision == "promote"
+    assert next(g for g in fair.guards if g.name == "disparate_impact").passed
+

@@ -162,6 +162,8 @@ def populate(state: StateRepository, model: str = MODEL, *, seed: int = 7) -> No
             cause="SageMaker training job retrain-7-4 failed: ResourceLimitExceeded for ml.g5.xlarge")
         rejected = version(8.3, 0.004, None, golden_penalty=0.09)
         run(8.4, "run-8-4", "REJECTED", reason="quality_decay", gate=rejected["gate"], version=rejected["version"],
+            trigger={"window": day(8), "delta": 0.72 - QUALITY[8], "baseline_quality": 0.72,
+                     "current_quality": QUALITY[8], "reasons": [f"quality decay: ΔM = {0.72 - QUALITY[8]:.3f} > 0.1"]},
             dataset={"enough": True, "available_records": 1120, "required_records": 200,
                      "manifest": {"counts": {"train": 840, "eval": 120}}})
         promoted = version(9.2, 0.15, "approved")

@@ -46,6 +46,8 @@ def test_runs_table_gate_numbers_and_alias_history(sample_data, sample_html) -> 
     for status in ("PROMOTED", "REJECTED", "SKIPPED", "FAILED", "REJECTED_BY_REVIEWER"):
         assert f'<span class="badge' in runs and f">{status}</span>" in runs
     assert "ResourceLimitExceeded" in runs and points(svg(sample_html, "chart-gate"), "improvement") == 3
+    # The breach that started a run: ΔM with the baseline and window means it is the difference of.
+    assert "quality_decay: ΔM = 0.180 (baseline 0.720 → window 0.540)" in runs
     gate = sample_data["runs"][-1]["gate"]
     section = re.search(r'<section aria-labelledby="gate">.*?</section>', sample_html, re.S).group(0)
     for value in (gate["champion_mean"], gate["challenger_mean"]):
