@@ -123,6 +123,7 @@ def distinct_n(tokens: list[str], n: int = 2) -> float:
     return len(set(zip(*(tokens[i:] for i in range(n))))) / total
 
 
+SHORT_SPAN = 8  # up to this length, spans are compared as token tuples (exact, and faster)
 _HASH_MOD = (1 << 61) - 1  # Mersenne prime: ~1e-13 chance that two distinct spans collide
 _HASH_BASE = 1_000_003
 
@@ -141,6 +142,8 @@ def longest_repeated_span(tokens: list[str]) -> int:
         prefix.append((prefix[-1] * _HASH_BASE + ids.setdefault(tok, len(ids) + 1)) % _HASH_MOD)
 
     def repeats(k: int) -> bool:
+        if k <= SHORT_SPAN:  # short spans: C-level tuples beat Python big-int hashing
+            return len(set(zip(*(tokens[i:] for i in range(k))))) < n - k + 1
         shift = pow(_HASH_BASE, k, _HASH_MOD)
         grams = {(prefix[i + k] - prefix[i] * shift) % _HASH_MOD for i in range(n - k + 1)}
         return len(grams) < n - k + 1
