@@ -1,44 +1,41 @@
-"""The driftgate REST API (API Gateway proxy → this Lambda). Routes are typed with pydantic;
-Powertools validates requests and serves the OpenAPI document."""
+"""The driftgate REST API (API Gateway proxy → this Lambda). The routes live in ``routes/``, one
+Powertools ``Router`` per resource, typed with pydantic both ways; here are the resolver, every
+error mapped to its HTTP answer, the body-size middleware, the OpenAPI document and the handler."""
 # No `from __future__ import annotations` here: Powertools reads the route signatures at runtime.
 import base64
 import json
-from typing import Annotated, Optional
+import re
+from functools import cache
+from http import HTTPStatus
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType, RequestValidationError, ResponseValidationError,
+)
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
+from pydantic import ValidationError
 
 from functions.api.body import parse_body
-from functions.api.models import (
-    ApprovalIn, ErasureIn, ErasureReceipt, FeedbackIn, FeedbackOut, IngestRequest, IngestResponse, ModelName,
-    QualityOut,
-)
+from functions.api.models import Health
 from functions.api.openapi import document_errors
-from functions.api.routing import DecodingRestResolver
-from functions.api.storable import MAX_STORED_INT
-from functions.common.exceptions import BadRequestError, DriftgateError, PayloadTooLargeError
-from functions.interactions import service
-from functions.interactions.erasure import erase_user
-from functions.registry import service as adapters
+from functions.api.routes import adapters, interactions, quality
+from functions.common.exceptions import DriftgateError, PayloadTooLargeError
 
 MAX_BODY_BYTES = 1024 * 1024
+OPENAPI_PATH = "/v1/openapi.json"
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = DecodingRestResolver(enable_validation=True, json_body_deserializer=parse_body)
-
-
-class Health(BaseModel):
-    status: str
-    service: str
+# An answer that does not match its own model is our bug: a 500, not a 422 blamed on the request.
+app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=parse_body,
+                             response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR)
+for routes in (interactions, quality, adapters):
+    app.include_router(routes.router)
 
 
 def _error(status: int, message: str, **extra) -> Response:
@@ -111,15 +108,50 @@ def handle_unsupported_media(error: RequestUnsupportedContentType) -> Response:
     return _rejected_body() or _error(415, "Content-Type must be application/json", error="UnsupportedMediaType")
 
 
+# A route's answer that fails its response model (Powertools checks it, and so does a route that
+# builds its model from a stored item) is our bug: a 500 that says so, never a 422 or a crash.
+@app.exception_handler([ResponseValidationError, ValidationError])
+def handle_invalid_answer(error: ResponseValidationError | ValidationError) -> Response:
+    # Where and what, not the values: the answer may hold users' texts.
+    logger.error("answer does not match its response model",
+                 extra={"errors": [{"loc": e.get("loc"), "type": e.get("type")} for e in error.errors()]})
+    return _error(500, "internal error: the answer did not match its documented schema", error="InternalError")
+
+
 @app.not_found
 def handle_no_route(_: Exception) -> Response:
     """A known resource asked with a method it lacks is a 405 that names the allowed ones."""
     event = app.current_event
-    if allowed := app.allowed_methods(event.path):
+    allowed = _allowed_methods(event.path)
+    if allowed and event.http_method not in allowed:
         message = f"{event.http_method} is not allowed on {event.path}; allowed: {', '.join(allowed)}"
         return Response(status_code=405, content_type=content_types.APPLICATION_JSON,
                         headers={"Allow": ", ".join(allowed)}, body={"message": message, "error": "MethodNotAllowed"})
     return _error(404, f"no resource at {event.path}", error="NotFoundError")
+
+
+# Powertools keeps its route table private; the OpenAPI document, generated from the same routes,
+# is the public view of it. (A path whose parameter Powertools' own pattern refuses, such as one
+# with a quote in it, matches a resource here but no route: with the documented method it is a 404.)
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def _allowed_methods(path: str) -> list[str]:
+    """The methods routed for a raw request path; none when no resource lives there."""
+    return sorted({method for pattern, methods in _resources() for method in methods if pattern.fullmatch(path)})
+
+
+@cache
+def _resources() -> list[tuple[re.Pattern[str], list[str]]]:
+    """Each path of the OpenAPI document, and the document's own, with its methods."""
+    documented = [(path, [m.upper() for m in item if m in HTTP_METHODS])
+                  for path, item in openapi_document()["paths"].items()]
+    return [(_raw_path_pattern(path), methods) for path, methods in [(OPENAPI_PATH, ["GET"]), *documented]]
+
+
+def _raw_path_pattern(template: str) -> re.Pattern[str]:
+    """/v1/models/{model}/drift → a pattern of the raw paths it routes ({model}: one segment, encoded)."""
+    return re.compile("/".join("[^/]+" if part.startswith("{") else re.escape(part) for part in template.split("/")))
 
 
 def reject_large_bodies(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
@@ -135,110 +167,15 @@ def health() -> Health:
     return Health(status="ok", service="driftgate")
 
 
-@app.post("/v1/interactions")
-@tracer.capture_method
-def post_interactions(request: IngestRequest) -> IngestResponse:
-    response = service.ingest(request)
-    metrics.add_metric(name="InteractionsAccepted", unit=MetricUnit.Count, value=response.accepted)
-    metrics.add_metric(name="InteractionsDuplicate", unit=MetricUnit.Count, value=response.duplicates)
-    for result in response.results:
-        if result.status == "accepted" and result.quality is not None:
-            metrics.add_metric(name="Quality", unit=MetricUnit.NoUnit, value=result.quality)
-    return response
+@cache
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document of this API, generated once from the typed routes."""
+    return document_errors(json.loads(app.get_openapi_json_schema(title="driftgate", version="1.0.0")))
 
 
-@app.post("/v1/feedback")
-@tracer.capture_method
-def post_feedback(feedback: FeedbackIn) -> FeedbackOut:
-    metrics.add_metric(name="Feedback", unit=MetricUnit.Count, value=1)
-    return service.add_feedback(feedback)
-
-
-@app.post("/v1/erasures")
-@tracer.capture_method(capture_response=False)  # the receipt names the user: kept out of traces
-def post_erasure(request: ErasureIn) -> ErasureReceipt:
-    """Erases one end user's interactions (by metadata.user_id) from raw storage, samples and future
-    training sets; their items become tombstones. Repeating it is safe and returns zeros."""
-    receipt = erase_user(request.user_id)
-    metrics.add_metric(name="InteractionsErased", unit=MetricUnit.Count, value=receipt.interactions_erased)
-    return receipt
-
-
-@app.get("/v1/models/<model>/quality")
-@tracer.capture_method
-def get_quality(model: Annotated[ModelName, Path()]) -> QualityOut:
-    return service.quality(model)
-
-
-@app.get("/v1/models/<model>/drift")
-@tracer.capture_method
-def get_drift(model: Annotated[ModelName, Path()]) -> dict:
-    """The latest drift reports (prompts and outputs): what drifted, how much, with what p-value,
-    which clusters grew or shrank, with example texts."""
-    return service.latest_drift(model)
-
-
-@app.post("/v1/models/<model>/baseline")
-@tracer.capture_method
-def post_baseline(model: Annotated[ModelName, Path()],
-                  window: Annotated[Optional[str], Query(max_length=64,  # part of a DynamoDB key (1 KB at most)
-                                                         description="window start (ISO 8601); default: latest")] = None,
-                  adapter_version: Annotated[Optional[int], Query(ge=0, le=MAX_STORED_INT)] = None) -> QualityOut:
-    """Freezes a window as the model's baseline (the promotion of an adapter does this too)."""
-    return service.freeze_baseline(model, window, adapter_version)
-
-
-def _caller() -> str:
-    """Who made the request: the SigV4 identity API Gateway authenticated."""
-    identity = app.current_event.request_context.identity
-    return identity.user_arn or identity.caller or "unknown"
-
-
-@app.get("/v1/models/<model>/adapters")
-@tracer.capture_method
-def get_adapters(model: Annotated[ModelName, Path()]) -> dict:
-    """Every version of the model's adapters, the production alias and its history."""
-    return adapters.list_adapters(model)
-
-
-@app.get("/v1/models/<model>/adapters/production")
-@tracer.capture_method
-def get_production(model: Annotated[ModelName, Path()]) -> dict:
-    """What apps load: version, S3 URI and sha256 of the adapter in production."""
-    return adapters.production(model)
-
-
-@app.post("/v1/models/<model>/adapters/<version>/promote")
-@tracer.capture_method
-def post_promote(model: Annotated[ModelName, Path()], version: Annotated[int, Path(ge=1)]) -> dict:
-    return adapters.promote(model, version, _caller())
-
-
-@app.post("/v1/models/<model>/rollback")
-@tracer.capture_method
-def post_rollback(model: Annotated[ModelName, Path()]) -> dict:
-    return adapters.rollback(model, _caller())
-
-
-@app.post("/v1/models/<model>/retrain")
-@tracer.capture_method
-def post_retrain(model: Annotated[ModelName, Path()]) -> dict:
-    """Starts the retrain pipeline now (same guard as the schedule: one run at a time, cooldown)."""
-    return adapters.retrain(model, _caller())
-
-
-@app.post("/v1/models/<model>/approvals/<version>")
-@tracer.capture_method
-def post_approval(model: Annotated[ModelName, Path()], version: Annotated[int, Path(ge=1)],
-                  decision: ApprovalIn) -> dict:
-    return adapters.decide_approval(model, version, decision.approve, _caller(), decision.comment)
-
-
-@app.get("/v1/openapi.json", include_in_schema=False)
+@app.get(OPENAPI_PATH, include_in_schema=False)
 def openapi():  # noqa: ANN201 - a raw Response; an annotation would enter the schema
-    """The OpenAPI document of this API, generated from the typed routes."""
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON,
-                    body=document_errors(json.loads(app.get_openapi_json_schema(title="driftgate", version="1.0.0"))))
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -21,11 +21,11 @@ from functools import lru_cache
 
 import boto3
 
-from functions.api.models import ErasureReceipt
 from functions.common.repositories import AWS_RETRIES, utc_now
 from functions.common.settings import env
 from functions.interactions.erasure_store import ErasureStore, UserRecord
 from functions.interactions.golden import GoldenSets
+from functions.interactions.models import ErasureReceipt
 from functions.interactions.raw import JsonLinesObjects
 from functions.interactions.windows import reservoir_sk
 

@@ -9,9 +9,9 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from functions.api.models import USER_ID_KEY
 from functions.common.exceptions import ConflictError
 from functions.common.repositories import from_dynamo, to_dynamo
+from functions.interactions.models import USER_ID_KEY
 from functions.interactions.raw import JsonLinesObjects, Line
 from functions.interactions.reservoir_erasure import without
 

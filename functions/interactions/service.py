@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from functions.api.models import (
-    USER_ID_KEY, FeedbackIn, FeedbackOut, IngestRequest, IngestResponse, InteractionIn, QualityOut, RecordResult,
-    WindowStats,
-)
 from functions.common.exceptions import BadRequestError, NotFoundError
 from functions.common.repositories import repositories, utc_now
 from functions.common.settings import env_int
+from functions.interactions.models import (
+    USER_ID_KEY, FeedbackIn, FeedbackOut, IngestRequest, IngestResponse, InteractionIn, QualityOut, RecordResult,
+    WindowStats,
+)
 from functions.interactions.store import NewInteraction, interaction_store
 from functions.interactions.windows import reservoir_sk, stats, window_sk, window_start
 from functions.scoring import ScoreReport, score

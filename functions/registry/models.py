@@ -1,0 +1,89 @@
+"""The registry's records as callers see them (pydantic v2): adapter versions, the aliases that
+point at them, and the history of each alias's moves (``store.py`` writes them).
+
+Items read back from the state table keep every key they were written with (``extra="allow"``):
+a version is an open record of what its run registered, and the keys a run may leave out are
+absent from the answer, not null (``NotRequired``)."""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, with_config
+from typing_extensions import NotRequired, TypedDict  # pydantic needs typing_extensions' TypedDict before 3.12
+
+Approval = Literal["pending", "approved", "rejected", "not-applicable"]
+Stored = ConfigDict(extra="allow")
+
+
+@with_config(Stored)
+class AdapterVersion(TypedDict):
+    """One immutable adapter version, as registered (plus its approval, once decided)."""
+
+    # In the order Register writes them, which is the order the item reads back in.
+    s3_uri: Annotated[str, Field(description="the adapter archive (SageMaker model.tar.gz)")]
+    sha256: Annotated[str, Field(description="sha256 of the adapter weights, checked at registration")]
+    base_model: NotRequired[str | None]
+    training: NotRequired[Annotated[dict[str, Any], Field(
+        description="from the training manifest: hyperparameters, seed, loss, dataset, versions, global_step")]]
+    dataset: NotRequired[Annotated[dict[str, Any], Field(description="the dataset manifest the run trained on")]]
+    execution_arn: NotRequired[Annotated[str, Field(description="the retrain run that registered it")]]
+    gate: NotRequired[Annotated[dict[str, Any], Field(description="the evaluation gate's decision and numbers")]]
+    approval: NotRequired[Annotated[Approval, Field(description="pending while a manual approval waits")]]
+    model: str
+    version: Annotated[int, Field(ge=1)]
+    created_at: str
+    approved_by: NotRequired[str]
+    approved_at: NotRequired[str]
+
+
+class AdapterAlias(BaseModel):
+    """Where an alias points now; ``revision`` counts its moves."""
+
+    model_config = Stored
+
+    alias: Literal["production", "staging"]
+    model: str
+    version: int
+    revision: int
+    updated_at: str
+    s3_uri: str
+    sha256: str
+
+
+class AliasMove(BaseModel):
+    """One entry of an alias's history: a promotion or a rollback."""
+
+    model_config = Stored
+
+    alias: Literal["production", "staging"]
+    revision: int
+    from_version: int | None = Field(description="null for the alias's first move")
+    to_version: int
+    at: str
+    actor: str = Field(description="who moved it: the caller's identity or the pipeline")
+    reason: str = Field(description="promote, rollback, ...")
+
+
+class AdapterList(BaseModel):
+    """Every version of a model's adapters, the production alias and its full history."""
+
+    model: str
+    production: AdapterAlias | None
+    versions: list[AdapterVersion]
+    history: list[AliasMove]
+
+
+class ProductionAdapter(BaseModel):
+    """What apps load: the adapter in production."""
+
+    model: str
+    version: int
+    s3_uri: str = Field(description="the adapter archive (SageMaker model.tar.gz)")
+    sha256: str
+    revision: int
+    updated_at: str
+
+
+class RetrainStarted(BaseModel):
+    model: str
+    execution_arn: str = Field(description="the Step Functions execution of the retrain run")
