@@ -32,6 +32,7 @@ MODEL = "support-bot"
 HEALTHY_GENERATOR, DEGRADED_GENERATOR = "Mixtral-8x7B-Instruct-v0.1", "alpaca-7b"
 HEALTHY_SETS = ("helpful_base", "oasst")
 HEALTHY_DAY, DRIFTED_DAY = "2026-11-20", "2026-11-21"
+MATH_N = 160
 BATCH = 100
 
 
@@ -77,7 +78,7 @@ def production_answers(base: Path, *, max_new_tokens: int, max_length: int,
     return answer
 
 
-def build_streams(answer_maths: Answerer, healthy_n: int = 160, degraded_n: int = 160, math_n: int = 160,
+def build_streams(answer_maths: Answerer, healthy_n: int = 160, degraded_n: int = 160, math_n: int = MATH_N,
                   corrections: int = 40, thumbs_down: int = 30, math_corrections: int = 80) -> Streams:
     """Real records from ../shared/data; which ones is fixed, so every demo run is the same. The
     AlpacaEval files' ``reference`` is GPT-4-turbo's answer to the same instruction."""
@@ -151,19 +152,23 @@ def run_demo(narrator: Narrator | None = None, out_dir: Path | None = None) -> D
     logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
     # Routes that record no metric make Powertools warn at flush; not news to a demo viewer.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # "Loading weights" bars would cut into the narrative
     started = time.monotonic()
     narrator.step("Preparing the local base model (a tiny Llama-shaped LM pretrained on healthy answers; cached)")
     base = build_tiny_base()
     narrator.detail(f"base model: {base}")
-    narrator.step("Deploying the CDK stack into moto (synthesized template, real handlers)")
     context = local_training_context(base, **{"driftgate:monitored_models": [MODEL]})
-    evaluation = context["driftgate:evaluation_hyperparameters"]
+    evaluation = context["driftgate:evaluation_hyperparameters"]  # answer as the evaluation job generates
+    answer = production_answers(base, max_new_tokens=int(evaluation["max_new_tokens"]),
+                                max_length=int(evaluation["max_length"]),
+                                progress=narrator.progress("maths answers", MATH_N))
+    streams = build_streams(answer, math_n=MATH_N)
+    narrator.detail(f"its answers to {MATH_N} GSM8K maths questions, for the drifted stream (e.g. "
+                    f"{streams.drifted[-1]['output']!r})")
+    narrator.step("Deploying the CDK stack into moto (synthesized template, real handlers)")
     with local_stack(context=context) as stack:
-        questions = 160
-        answer = production_answers(base, max_new_tokens=int(evaluation["max_new_tokens"]),
-                                    max_length=int(evaluation["max_length"]),
-                                    progress=narrator.progress("maths answers", questions))
-        streams = build_streams(answer, math_n=questions)
         narrator.step(f"Replaying a healthy stream: {len(streams.healthy)} Mixtral-8x7B answers "
                       f"({'+'.join(HEALTHY_SETS)} prompts, scored against GPT-4-turbo's answers) through "
                       "POST /v1/interactions")

@@ -146,12 +146,17 @@ def _guards(champion: Sequence[dict[str, Any]], challenger: Sequence[dict[str, A
 
 
 def group_rates(rows: Sequence[dict[str, Any]], attribute: str, good_quality: float) -> dict[str, tuple[float, int]]:
-    """(rate of outputs with quality ≥ ``good_quality``, n) per value of ``metadata[attribute]``."""
+    """(rate of outputs with quality ≥ ``good_quality``, n) per value of ``metadata[attribute]``,
+    each example once: golden examples are often eval examples too (a first run freezes its eval
+    split as the golden set), with the same prompt and so the same greedy output."""
     groups: dict[str, list[float]] = defaultdict(list)
+    seen: set[str] = set()
     for row in rows:
         group = (row.get("metadata") or {}).get(attribute)
-        if group is not None and row.get("quality") is not None:
-            groups[str(group)].append(1.0 if float(row["quality"]) >= good_quality else 0.0)
+        if group is None or row.get("quality") is None or str(row.get("id")) in seen:
+            continue
+        seen.add(str(row.get("id")))
+        groups[str(group)].append(1.0 if float(row["quality"]) >= good_quality else 0.0)
     return {group: (float(np.mean(values)), len(values)) for group, values in sorted(groups.items())}
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from functions.gate.decision import GateConfig, GateInputError, decide, disparate_impact, paired_bootstrap_ci
+from functions.gate.decision import (
+    GateConfig, GateInputError, decide, disparate_impact, group_rates, paired_bootstrap_ci,
+)
 
 
 def rows(losses, split="eval", flags=None, quality=None, metadata=None):
@@ -64,6 +66,10 @@ def test_disparate_impact_where_a_protected_attribute_is_declared() -> None:
     fair = [0.8] * 120
     unfair = [0.8 if i % 2 else 0.2 for i in range(120)]
     assert disparate_impact(rows(BASE, quality=unfair, metadata=groups), "lang", 0.5) == 0.0
+    # An example in both the eval and the golden split counts once.
+    golden_too = [{**row, "split": "golden"} for row in rows(BASE, quality=unfair, metadata=groups)]
+    assert group_rates(rows(BASE, quality=unfair, metadata=groups) + golden_too, "lang", 0.5) == {
+        "en": (1.0, 60), "es": (0.0, 60)}
     config = GateConfig(protected_attribute="lang")
     blocked = decide(rows(BASE, quality=fair, metadata=groups), rows(BASE - 0.3, quality=unfair, metadata=groups), config)
     assert blocked.decision == "reject" and any("disparate_impact" in r for r in blocked.reasons)

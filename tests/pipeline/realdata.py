@@ -28,8 +28,8 @@ def gsm8k_records(n: int, *, start: int = 0, model: str = "support-bot", day: st
 
 
 def subject_pronoun(question: str) -> str | None:
-    """"she" or "he" when a question speaks of its people with only that pronoun, else None: a
-    group read from the real text, standing in for a protected attribute (gender)."""
+    """The pronoun a question speaks of its people with, "she" or "he" (None with both or
+    neither): a group read from the real text, standing in for a protected attribute (gender)."""
     found = set(re.findall(r"[a-z]+", question.lower()))
     she, he = bool(found & _SHE), bool(found & _HE)
     return "she" if she and not he else "he" if he and not she else None
