@@ -169,11 +169,11 @@ def finish_peer(proc: subprocess.Popen, work: Path, name: str) -> dict | None:
 
 def load_sources():
     """Records, embeddings (disk-cached MiniLM) and descriptors of every source."""
-    from driftgate.paths import data_dir
+    from driftgate.paths import data_dir, embedding_cache
     from functions.drift import default_embedder
     from functions.drift.descriptors import record_descriptors
 
-    embedder = default_embedder()
+    embedder = default_embedder(embedding_cache())
     sources = {}
     for name, (file, field) in SOURCES.items():
         with (data_dir() / "alpaca_eval" / f"{file}.jsonl").open(encoding="utf-8") as handle:

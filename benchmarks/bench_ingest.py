@@ -19,7 +19,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from benchmarks.bench_scoring import run_pack  # noqa: E402
 from driftgate.local import local_stack  # noqa: E402
-from functions.scoring.agreement import load_alpaca_eval  # noqa: E402
+from driftgate.testing.realdata import load_alpaca_eval  # noqa: E402
 
 BATCH = 100
 

@@ -23,8 +23,9 @@ from typing import Callable, Iterable, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # runnable as a plain script
 
+from benchmarks.agreement import agreement, judged  # noqa: E402
+from driftgate.testing.realdata import load_alpaca_eval  # noqa: E402
 from functions.scoring import ScoreReport, score  # noqa: E402
-from functions.scoring.agreement import agreement, judged, load_alpaca_eval  # noqa: E402
 from functions.scoring.reference import rouge_l  # noqa: E402
 
 

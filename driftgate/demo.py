@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from driftgate.paths import data_dir, state_dir
+from driftgate.paths import data_dir, state_dir, tiny_base_cache
 
 MODEL = "support-bot"
 HEALTHY_GENERATOR, DEGRADED_GENERATOR = "Mixtral-8x7B-Instruct-v0.1", "alpaca-7b"
@@ -144,7 +144,7 @@ def replay(stack: Any, records: list[dict[str, Any]], advance: Callable[[int], N
 def run_demo(narrator: Narrator | None = None, out_dir: Path | None = None) -> DemoResult:
     from driftgate.local import local_stack
     from driftgate.local.profile import local_training_context
-    from finetune.base_model import build_tiny_base
+    from finetune.base_model import baseline_records, build_tiny_base
 
     narrator = narrator or Narrator()
     # moto's interpreter logs every exception it evaluates, including the expected one of an
@@ -157,7 +157,7 @@ def run_demo(narrator: Narrator | None = None, out_dir: Path | None = None) -> D
     transformers_logging.disable_progress_bar()  # "Loading weights" bars would cut into the narrative
     started = time.monotonic()
     narrator.step("Preparing the local base model (a tiny Llama-shaped LM pretrained on healthy answers; cached)")
-    base = build_tiny_base()
+    base = build_tiny_base(tiny_base_cache(), baseline_records(data_dir()))
     narrator.detail(f"base model: {base}")
     context = local_training_context(base, **{"driftgate:monitored_models": [MODEL]})
     evaluation = context["driftgate:evaluation_hyperparameters"]  # answer as the evaluation job generates

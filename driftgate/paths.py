@@ -19,3 +19,13 @@ def state_dir() -> Path:
     path = Path(override) if override else REPO_ROOT / ".driftgate"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def tiny_base_cache() -> Path:
+    """Where the tiny base models are built, one folder per recipe (``finetune.base_model``)."""
+    return state_dir() / "tiny-base"
+
+
+def embedding_cache() -> Path:
+    """The MiniLM embeddings of texts already seen (``functions.drift.CachedEmbedder``)."""
+    return state_dir() / "embeddings"

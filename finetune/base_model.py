@@ -7,7 +7,9 @@ wheel. The model is pretrained briefly on baseline interactions (full-sequence L
 same prompt template the fine-tune uses), so the local loop adapts a model that already knows
 the template and the baseline domain, rather than random weights.
 
-Builds are cached: the directory name is a hash of everything that determines the weights.
+Builds are cached: the directory name is a hash of everything that determines the weights. The
+caller says where the cache and the shared data are (``driftgate.paths`` for the CLI, the local
+mode and the tests): this package runs in SageMaker too, where neither exists.
 """
 from __future__ import annotations
 
@@ -74,12 +76,12 @@ def tiny_config(tokenizer: Any, **overrides: Any) -> Any:
     )
 
 
-def baseline_records(limit: int | None = None) -> list[dict[str, Any]]:
-    """The healthy model's interactions from the shared data: what "production" was trained on."""
-    from driftgate.paths import data_dir
+def baseline_records(data_dir: str | Path, limit: int | None = None) -> list[dict[str, Any]]:
+    """The healthy model's interactions in the shared data under ``data_dir``: what "production"
+    was trained on."""
     from finetune.formatting import read_jsonl
 
-    records = read_jsonl(data_dir().joinpath(*BASELINE_FILE))
+    records = read_jsonl(Path(data_dir).joinpath(*BASELINE_FILE))
     return records[:limit] if limit else records
 
 
@@ -102,8 +104,8 @@ def cache_key(pairs: Sequence[tuple[str, str]], steps: int, seed: int, settings:
 
 
 def build_tiny_base(
-    output_dir: str | Path | None = None,
-    pretrain_records: Sequence[Mapping[str, Any]] | None = None,
+    cache_dir: str | Path,
+    pretrain_records: Sequence[Mapping[str, Any]],
     steps: int = 200,
     seed: int = 0,
     *,
@@ -113,26 +115,22 @@ def build_tiny_base(
     architecture: Mapping[str, Any] | None = None,
     progress: Any = None,
 ) -> Path:
-    """Build (or reuse) the tiny base and return its directory, loadable with
+    """Build (or reuse) the tiny base and return its directory, ``cache_dir/<key>``, loadable with
     ``AutoModelForCausalLM.from_pretrained`` / ``AutoTokenizer.from_pretrained``.
 
-    ``output_dir`` defaults to ``state_dir()/tiny-base/<key>``; ``pretrain_records`` to the
-    baseline file of the shared data. ``progress(done, total)`` is called after each step.
+    ``pretrain_records`` are what it learns (``baseline_records(data_dir)``: the healthy model's
+    outputs). ``progress(done, total)`` is called after each step.
     """
     if steps < 0:
         raise FinetuneInputError("steps must be >= 0", field="steps")
-    records = list(pretrain_records) if pretrain_records is not None else baseline_records()
+    records = list(pretrain_records)
     if not records and steps:
         raise FinetuneInputError("no pretrain records", field="pretrain_records")
     pairs = _texts(records)
     settings = {**TINY_ARCHITECTURE, **(architecture or {}), "max_length": max_length,
                 "batch_size": batch_size, "learning_rate": learning_rate}
     key = cache_key(pairs, steps, seed, settings)
-    if output_dir is None:
-        from driftgate.paths import state_dir
-
-        output_dir = state_dir() / "tiny-base" / key[:16]
-    output_dir = Path(output_dir)
+    output_dir = Path(cache_dir) / key[:16]
     manifest_path = output_dir / MANIFEST
     if manifest_path.is_file() and json.loads(manifest_path.read_text()).get("key") == key:
         logger.info("tiny base cached at %s", output_dir)

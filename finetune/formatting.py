@@ -8,7 +8,7 @@ A record becomes an :class:`Example` with one rule everywhere:
   ``reference``);
 * the *reference* (what generated outputs are scored against) is ``reference``, else ``response``;
 * the *metadata* is the row's ``metadata`` object as it is (prepared rows keep only the protected
-  attributes the gate compares groups by; see ``finetune.data``).
+  attributes the gate compares groups by; see ``functions.dataset``).
 """
 from __future__ import annotations
 

@@ -10,9 +10,12 @@ from typing import Any, Literal
 import botocore.session
 from constructs import Node
 
+from functions.common.contract import Settings as HandlerSettings
 from infra import training_image
 
 PREFIX = "driftgate:"
+# Settings the handlers also read: one default, the handlers' (functions/common/contract.py).
+_HANDLER_DEFAULTS = HandlerSettings.defaults()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,12 +24,12 @@ class Settings:
 
     base_model_id: str = "Qwen/Qwen2.5-0.5B-Instruct"
     monitored_models: tuple[str, ...] = ("support-bot",)
-    drift_alpha: float = 0.05
-    quality_decay_threshold: float = 0.1
-    min_window_samples: int = 50
-    window_hours: int = 24
+    drift_alpha: float = _HANDLER_DEFAULTS["drift_alpha"]
+    quality_decay_threshold: float = _HANDLER_DEFAULTS["quality_decay_threshold"]
+    min_window_samples: int = _HANDLER_DEFAULTS["min_window_samples"]
+    window_hours: int = _HANDLER_DEFAULTS["window_hours"]
     drift_schedule: str = "rate(1 hour)"
-    cooldown_hours: int = 24
+    cooldown_hours: int = _HANDLER_DEFAULTS["cooldown_hours"]
     approval_mode: Literal["auto", "manual"] = "auto"
     training_instance_type: str = "ml.g5.xlarge"
     # Empty: the training DLC of the deploy region (infra/training_image.py). An ECR URI of your own
@@ -40,9 +43,10 @@ class Settings:
         "max_new_tokens": "256", "batch_size": "8"})
     gate: dict[str, float | str] = field(default_factory=lambda: {
         "min_gain": 0.0, "golden_loss_margin": 0.05, "refusal_margin": 0.02, "pii_margin": 0.0})
-    min_training_quality: float = 0.5
+    min_training_quality: float = _HANDLER_DEFAULTS["min_training_quality"]
     use_spot_training: bool = True
-    min_training_records: int = 200
+    min_training_records: int = _HANDLER_DEFAULTS["min_training_records"]
+    reservoir_size: int = _HANDLER_DEFAULTS["reservoir_size"]  # sampled interactions per window
     raw_retention_days: int = 365
     api_rate_limit: int = 50
     api_burst_limit: int = 100

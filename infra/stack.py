@@ -1,12 +1,11 @@
 """``DriftgateStack``: a thin assembler of the constructs in ``infra/components`` and their grants."""
 from __future__ import annotations
 
-import json
-
 from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from functions.common.contract import Settings as HandlerSettings
 from infra.components.api import Api
 from infra.components.handler_function import DependenciesLayer, HandlerFunction
 from infra.components.monitoring import Monitoring
@@ -41,21 +40,23 @@ class DriftgateStack(Stack):
         storage = self.storage
         self.notifications = Notifications(self, "Notifications", key=storage.key, email=settings.notification_email)
         layer = DependenciesLayer(self, "Dependencies").layer
-        common_env = {
-            "INTERACTIONS_TABLE": storage.interactions_table.table_name,
-            "INTERACTIONS_USER_INDEX": storage.user_index,
-            "STATE_TABLE": storage.state_table.table_name,
-            "RAW_BUCKET": storage.raw_bucket.bucket_name,
-            "ARTIFACTS_BUCKET": storage.artifacts_bucket.bucket_name,
-            "WINDOW_HOURS": str(settings.window_hours),
-            "MIN_WINDOW_SAMPLES": str(settings.min_window_samples),
-            "QUALITY_DECAY_THRESHOLD": str(settings.quality_decay_threshold),
-            "DRIFT_ALPHA": str(settings.drift_alpha),
-            "COOLDOWN_HOURS": str(settings.cooldown_hours),
-            "MIN_TRAINING_RECORDS": str(settings.min_training_records),
-            "MIN_TRAINING_QUALITY": str(settings.min_training_quality),
-            "GATE_CONFIG": json.dumps(settings.gate),
-        }
+        # Names and formats come from the handlers' contract: a misspelt setting fails here.
+        common_env = HandlerSettings.environment(
+            interactions_table=storage.interactions_table.table_name,
+            interactions_user_index=storage.user_index,
+            state_table=storage.state_table.table_name,
+            raw_bucket=storage.raw_bucket.bucket_name,
+            artifacts_bucket=storage.artifacts_bucket.bucket_name,
+            window_hours=settings.window_hours,
+            reservoir_size=settings.reservoir_size,
+            min_window_samples=settings.min_window_samples,
+            quality_decay_threshold=settings.quality_decay_threshold,
+            drift_alpha=settings.drift_alpha,
+            cooldown_hours=settings.cooldown_hours,
+            min_training_records=settings.min_training_records,
+            min_training_quality=settings.min_training_quality,
+            gate_config=settings.gate,
+        )
 
         self.tasks = {
             name: HandlerFunction(self, name, handler=f"functions.pipeline.{module}.lambda_handler", layer=layer,
@@ -74,8 +75,8 @@ class DriftgateStack(Stack):
             evaluation_hyperparameters=settings.evaluation_hyperparameters,
             topic=self.notifications.topic, manual_approval=manual,
         )
-        with_machine = {**common_env, "STATE_MACHINE_ARN": self.pipeline.state_machine.state_machine_arn,
-                        "APPROVAL_MODE": settings.approval_mode}
+        with_machine = {**common_env, **HandlerSettings.environment(
+            state_machine_arn=self.pipeline.state_machine.state_machine_arn, approval_mode=settings.approval_mode)}
 
         self.api_function = HandlerFunction(
             self, "ApiHandler", handler="functions.api.app.lambda_handler", layer=layer,
@@ -86,7 +87,8 @@ class DriftgateStack(Stack):
             dockerfile="functions/monitor/Dockerfile",
             description="Scheduled drift and quality-decay check (embeds samples); starts the retrain pipeline",
             timeout=Duration.minutes(10), memory_size=3008,
-            environment={**with_machine, "MONITORED_MODELS": ",".join(settings.monitored_models)},
+            environment={**with_machine, **HandlerSettings.environment(monitored_models=settings.monitored_models,
+                                                                       embedding_cache_dir="/tmp/embeddings")},
         )
         self.api = Api(
             self, "Api", handler=self.api_function.function,

@@ -41,6 +41,7 @@ def local(synthesized_template: dict[str, Any]) -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def tiny_base():
     """The tiny Llama-shaped base model the local pipeline trains on (built once, cached)."""
-    from finetune.base_model import build_tiny_base
+    from driftgate.paths import data_dir, tiny_base_cache
+    from finetune.base_model import baseline_records, build_tiny_base
 
-    return build_tiny_base()
+    return build_tiny_base(tiny_base_cache(), baseline_records(data_dir()))

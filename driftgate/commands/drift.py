@@ -95,7 +95,13 @@ def drift(
     import numpy as np
     from rich.console import Console
 
-    from functions.drift import MIN_SAMPLES, DriftInputError, default_embedder, detect_drift
+    from driftgate.paths import embedding_cache
+    from functions.drift import (
+        MIN_SAMPLES,
+        DriftInputError,
+        default_embedder,
+        detect_drift,
+    )
 
     err = Console(stderr=True)
     try:
@@ -107,7 +113,7 @@ def drift(
             report = detect_drift(
                 *windows,
                 field=field.value,
-                embedder=default_embedder(),
+                embedder=default_embedder(embedding_cache()),
                 alpha=alpha,
                 n_permutations=permutations,
                 seed=seed,

@@ -1,8 +1,9 @@
 """``driftgate finetune`` and ``driftgate evaluate``: the retraining loop on this machine.
 
-``finetune`` builds a training set from interaction records (``finetune.data``), then trains a
-LoRA adapter (``finetune.train``) on a base model: a hub id, a directory, or by default the
-tiny local base (``finetune.base_model``, built once and cached). ``evaluate`` scores a base
+``finetune`` builds a training set from interaction records (``functions.dataset``, as
+PrepareDataset does), then trains a LoRA adapter (``finetune.train``) on a base model: a hub id, a
+directory, or by default the tiny local base (``finetune.base_model``, built once and cached under
+the state directory). ``evaluate`` scores a base
 with or without an adapter (``finetune.evaluate``). torch/transformers load inside the commands
 so ``driftgate --help`` stays fast.
 """
@@ -26,13 +27,19 @@ _CLI_FLAGS = {
 
 
 def _fail(error: Exception) -> typer.BadParameter:
-    """A finetune input error as a usage error naming this CLI's flag (exit 2, no traceback)."""
+    """A finetune or dataset input error as a usage error naming this CLI's flag (exit 2, no traceback)."""
     flag = _CLI_FLAGS.get(getattr(error, "field", None) or "")
     return typer.BadParameter(str(error), param_hint=f"'{flag}'" if flag else None)
 
 
 def _progress():
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
 
@@ -98,8 +105,8 @@ def finetune(
     """Build a training set from DATA and train a LoRA adapter on it."""
     from rich.console import Console
 
-    from finetune.data import DataConfig, build_training_set
     from finetune.errors import FinetuneInputError
+    from functions.dataset import DataConfig, DataError, build_training_set
 
     console = Console(stderr=True)
     for flag, value in (("--epochs", epochs), ("--learning-rate", learning_rate)):
@@ -112,7 +119,7 @@ def finetune(
         data_config = DataConfig(min_quality=min_quality, eval_fraction=eval_fraction, min_records=min_records)
         with console.status("Building the training set (select, scrub PII, dedupe, split)..."):
             dataset = build_training_set(data, output_dir / "data", data_config)
-    except FinetuneInputError as error:
+    except DataError as error:
         raise _fail(error) from None
     counts = dataset["counts"]
     console.print(f"Data: {counts['input']} records -> {counts['train']} train / {counts['eval']} eval "
@@ -124,11 +131,13 @@ def finetune(
 
     with _progress() as progress:
         if base_model is None:
-            from finetune.base_model import build_tiny_base
+            from driftgate.paths import data_dir, tiny_base_cache
+            from finetune.base_model import baseline_records, build_tiny_base
 
             task = progress.add_task("tiny base (cached after the first build)", total=base_steps or 1)
             base_model = str(build_tiny_base(
-                steps=base_steps, progress=lambda done, total: progress.update(task, completed=done, total=total)
+                tiny_base_cache(), baseline_records(data_dir()), steps=base_steps,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
             ))
             progress.update(task, completed=base_steps or 1)
         options = {

@@ -124,7 +124,13 @@ def score_interaction(item: Interaction) -> dict[str, Any]:
 
 
 def _score_all(interactions: list[Interaction], err) -> list[dict[str, Any]]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     # On stderr, so stdout stays the results; rich draws it only on a terminal.
     columns = (TextColumn("Scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())

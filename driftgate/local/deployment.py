@@ -17,18 +17,31 @@ import boto3
 from moto import mock_aws
 
 from driftgate.local.atomicity import atomic_dynamodb
-from driftgate.local.dispatch import Dispatcher, LocalFunction, function_environment, patched_environ
+from driftgate.local.dispatch import (
+    Dispatcher,
+    LocalFunction,
+    function_environment,
+    patched_environ,
+)
 from driftgate.local.faults import Faults
 from driftgate.local.iam import Identities
 from driftgate.local.intrinsics import Resolver, UnresolvedReference
 from driftgate.local.sagemaker import LocalSageMaker
 from driftgate.local.template import synthesize
+from driftgate.paths import embedding_cache
+from functions.common.contract import Settings as HandlerSettings
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 # Handlers run locally without an X-Ray daemon; their EMF metrics are collected by the dispatcher.
 LOCAL_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"}
+
+
+def local_environment() -> dict[str, str]:
+    """What every handler's environment gets on this machine, over the template's: the above, and
+    the drift check's embeddings cached where the CLI and the tests cache theirs."""
+    return {**LOCAL_ENVIRONMENT, **HandlerSettings.environment(embedding_cache_dir=str(embedding_cache()))}
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
@@ -68,7 +81,7 @@ class LocalDeployment:
     def __post_init__(self) -> None:
         self.resolver = Resolver(region=REGION, account=ACCOUNT, mappings=self.template.get("Mappings", {}))
         self.identities = Identities(account=ACCOUNT, region=REGION)
-        self.dispatcher = Dispatcher(REGION, LOCAL_ENVIRONMENT, self.identities)
+        self.dispatcher = Dispatcher(REGION, local_environment(), self.identities)
         self.sagemaker = LocalSageMaker(REGION, ACCOUNT, self.identities)
         self.faults = Faults(self.dispatcher, REGION)
         self.sagemaker.crash = self.faults.should_crash

@@ -71,6 +71,14 @@ def patched_environ(variables: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
+def environment_snapshot() -> dict[str, str]:
+    """A copy of the process environment taken while no function environment is changing it:
+    copying iterates the keys, and a key popped meanwhile by another thread raised KeyError
+    (a local training job's environment, taken in an execution's thread, once failed so)."""
+    with _INVOKE_LOCK:
+        return dict(os.environ)
+
+
 @contextmanager
 def function_environment(variables: dict[str, str]) -> Iterator[None]:
     """A function's environment for the block, holding the invoke lock: a handler started in

@@ -30,7 +30,12 @@ from botocore.credentials import Credentials
 from botocore.signers import RequestSigner
 from moto import settings as moto_settings
 from moto.core.authorization import ActionAuthenticatorMixin, enable_iam_authentication
-from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, IAMRequest, PermissionResult
+from moto.iam.access_control import (
+    IAMPolicy,
+    IAMPolicyStatement,
+    IAMRequest,
+    PermissionResult,
+)
 from moto.iam.models import iam_backends
 from moto.sts.models import sts_backends
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
     state_task_service_unsupported as unsupported,
 )
 
+from driftgate.local.dispatch import environment_snapshot
 from driftgate.local.iam import Identities
 from driftgate.paths import REPO_ROOT
 
@@ -80,7 +80,7 @@ def run_training_job(request: dict[str, Any], region: str, extra_env: dict[str, 
         return False, "HyperParameters.sagemaker_program is not set"
     with tempfile.TemporaryDirectory(prefix="driftgate-sm-") as workdir:
         base = Path(workdir) / "opt_ml"
-        env = {**os.environ, **(extra_env or {}), "SM_BASE_DIR": str(base), "PYTHONPATH": str(REPO_ROOT),
+        env = {**environment_snapshot(), **(extra_env or {}), "SM_BASE_DIR": str(base), "PYTHONPATH": str(REPO_ROOT),
                "SM_MODEL_DIR": str(base / "model"), "SM_OUTPUT_DATA_DIR": str(base / "output" / "data"),
                "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
         for channel in request.get("InputDataConfig", []):

@@ -8,7 +8,15 @@ from collections import Counter
 from typing import Any
 
 from driftgate.report.markup import num, parse_time, pct, pvalue, signed, when
-from driftgate.report.svg import Point, RefLine, Series, linear_axis, log_axis, time_chart, time_domain
+from driftgate.report.svg import (
+    Point,
+    RefLine,
+    Series,
+    linear_axis,
+    log_axis,
+    time_chart,
+    time_domain,
+)
 
 BLUE, ORANGE, GREEN, VERMILION, GREY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#555"
 FIELD_STYLE = {"prompt": (BLUE, "circle"), "output": (VERMILION, "square")}

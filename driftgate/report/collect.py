@@ -8,6 +8,16 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+from functions.common.contract import (
+    BASELINE_SK,
+    DRIFT_PREFIX,
+    RUN_PREFIX,
+    VERSION_PREFIX,
+    WINDOW_PREFIX,
+    alias_history_prefix,
+    alias_sk,
+    model_pk,
+)
 from functions.common.repositories import StateRepository
 from functions.interactions.windows import stats
 
@@ -22,7 +32,7 @@ def _public(item: dict[str, Any]) -> dict[str, Any]:
 def _baseline(item: dict[str, Any] | None) -> dict[str, Any] | None:
     if not item:
         return None
-    window = str(item.get("window_sk", "")).removeprefix("WINDOW#") or item.get("start")
+    window = str(item.get("window_sk", "")).removeprefix(WINDOW_PREFIX) or item.get("start")
     return {**stats(item), "start": window, "adapter_version": item.get("adapter_version"),
             "frozen_at": item.get("frozen_at")}
 
@@ -45,21 +55,21 @@ def _run(item: dict[str, Any]) -> dict[str, Any]:
 
 def collect_report_data(state: StateRepository, model: str, *, generated_at: str | None = None) -> dict[str, Any]:
     """Everything the report shows about ``model``, oldest first; missing parts are empty."""
-    pk = f"MODEL#{model}"
-    production = state.get(pk, "ALIAS#production")
+    pk = model_pk(model)
+    production = state.get(pk, alias_sk("production"))
     data = {
         "schema": SCHEMA,
         "model": model,
         "generated_at": generated_at or datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "source": {"table": getattr(state.table, "name", None)},
-        "baseline": _baseline(state.get(pk, "BASELINE")),
-        "windows": [stats(item) for item in state.query(pk, "WINDOW#")],
-        "drift": sorted((_drift(item) for item in state.query(pk, "DRIFT#")),
+        "baseline": _baseline(state.get(pk, BASELINE_SK)),
+        "windows": [stats(item) for item in state.query(pk, WINDOW_PREFIX)],
+        "drift": sorted((_drift(item) for item in state.query(pk, DRIFT_PREFIX)),
                         key=lambda d: (str(d["window"]), str(d["field"]))),
-        "runs": [_run(item) for item in state.query(pk, "RUN#")],
-        "versions": [_public(item) for item in state.query(pk, "VERSION#")],
+        "runs": [_run(item) for item in state.query(pk, RUN_PREFIX)],
+        "versions": [_public(item) for item in state.query(pk, VERSION_PREFIX)],
         "production": _public(production) if production else None,
-        "alias_history": [_public(item) for item in state.query(pk, "ALIAS#production#REV#")],
+        "alias_history": [_public(item) for item in state.query(pk, alias_history_prefix("production"))],
     }
     # DynamoDB numbers are already int/float here; the round trip catches anything else (sets, bytes).
     return json.loads(json.dumps(data, default=str))

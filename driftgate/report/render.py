@@ -10,7 +10,18 @@ from typing import Any
 
 from driftgate.report.charts import drift_alpha, gate_chart, pvalue_chart, quality_chart
 from driftgate.report.markup import (
-    Html, badge, empty, esc, join, num, pct, pvalue, signed, table, tag, when,
+    Html,
+    badge,
+    empty,
+    esc,
+    join,
+    num,
+    pct,
+    pvalue,
+    signed,
+    table,
+    tag,
+    when,
 )
 from driftgate.report.style import CSS
 from driftgate.report.svg import share_bars

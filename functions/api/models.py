@@ -10,11 +10,25 @@ from pydantic import BaseModel, Field, StrictBool, StrictStr
 from functions.drift.report import DriftReport
 from functions.drift.report import Field as CheckedField
 from functions.interactions.models import (
-    ErasureIn, ErasureReceipt, FeedbackIn, FeedbackOut, IngestRequest, IngestResponse, InteractionIn, QualityOut,
-    RecordResult, Strict, WindowStats,
+    ErasureIn,
+    ErasureReceipt,
+    FeedbackIn,
+    FeedbackOut,
+    IngestRequest,
+    IngestResponse,
+    InteractionIn,
+    QualityOut,
+    RecordResult,
+    Strict,
+    WindowStats,
 )
 from functions.registry.models import (
-    AdapterAlias, AdapterList, AdapterVersion, AliasMove, ProductionAdapter, RetrainStarted,
+    AdapterAlias,
+    AdapterList,
+    AdapterVersion,
+    AliasMove,
+    ProductionAdapter,
+    RetrainStarted,
 )
 
 __all__ = [

@@ -8,11 +8,13 @@ import os
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
+from functions.common.contract import METRICS_NAMESPACE, SERVICE_NAME
+
 
 def emit(name: str, value: float, *, unit: MetricUnit = MetricUnit.NoUnit, **dimensions: str) -> None:
     """Silent when POWERTOOLS_METRICS_DISABLED is set (the local mode), like Powertools' own flush."""
-    metric = EphemeralMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Driftgate"),
-                              service=os.environ.get("POWERTOOLS_SERVICE_NAME", "driftgate"))
+    metric = EphemeralMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", METRICS_NAMESPACE),
+                              service=os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE_NAME))
     for key, dimension in dimensions.items():
         metric.add_dimension(name=key, value=dimension)
     metric.add_metric(name=name, unit=unit, value=value)

@@ -3,22 +3,16 @@ called, so moto (or the local mode) is running before any client exists."""
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-import boto3
 from boto3.dynamodb.conditions import Key
-from botocore.config import Config
 
-from functions.common.settings import env
-
-# Standard mode: backoff with jitter on throttles. Not adaptive: its client-side rate limiter
-# would keep slowing every later call of a warm container after one throttling burst.
-AWS_RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"})
+from functions.common.clients import client, dynamodb_table, region
+from functions.common.contract import model_pk, run_sk, settings
 
 
 def utc_now() -> str:
@@ -70,7 +64,7 @@ class StateRepository:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def record_run(self, model: str, execution_arn: str, status: str, **details: Any) -> dict[str, Any]:
-        item = {"pk": f"MODEL#{model}", "sk": f"RUN#{utc_now()}#{execution_arn.rsplit(':', 1)[-1]}",
+        item = {"pk": model_pk(model), "sk": run_sk(utc_now(), execution_arn.rsplit(":", 1)[-1]),
                 "execution_arn": execution_arn, "status": status, "model": model, **details}
         self.put(item)
         return item
@@ -84,16 +78,12 @@ class Repositories:
 
 
 @lru_cache(maxsize=8)
-def _build(region: str | None, state_table: str) -> Repositories:
-    dynamodb = boto3.resource("dynamodb", region_name=region, config=AWS_RETRIES)
-    return Repositories(
-        state=StateRepository(dynamodb.Table(state_table)),
-        s3=boto3.client("s3", region_name=region, config=AWS_RETRIES),
-        stepfunctions=boto3.client("stepfunctions", region_name=region, config=AWS_RETRIES),
-    )
+def _build(region_name: str | None, state_table: str) -> Repositories:
+    return Repositories(state=StateRepository(dynamodb_table(state_table)), s3=client("s3"),
+                        stepfunctions=client("stepfunctions"))
 
 
 def repositories() -> Repositories:
     """Clients are cached per configuration: reused across warm invocations, rebuilt when the
     environment names other tables (tests, the local mode)."""
-    return _build(os.environ.get("AWS_REGION"), env("STATE_TABLE"))
+    return _build(region(), settings.state_table)

@@ -15,9 +15,20 @@ from typing import Any
 import numpy as np
 
 from functions.drift.clusters import centroid_distance, cluster_shifts
-from functions.drift.descriptors import Descriptors, align_descriptors, descriptor_stats, record_descriptors, summary
+from functions.drift.descriptors import (
+    Descriptors,
+    align_descriptors,
+    descriptor_stats,
+    record_descriptors,
+    summary,
+)
 from functions.drift.embedder import Embedder
-from functions.drift.mmd import median_heuristic, mmd2_for_masks, rbf_kernel, squared_distances
+from functions.drift.mmd import (
+    median_heuristic,
+    mmd2_for_masks,
+    rbf_kernel,
+    squared_distances,
+)
 from functions.drift.permutation import minp_adjust, permutation_masks
 from functions.drift.report import DriftReport, Field, TestResult
 
@@ -149,7 +160,7 @@ def detect_drift(
 ) -> DriftReport:
     """Drift of ``field`` between two lists of interaction records (dicts with ``prompt``,
     ``output`` and optionally ``scores``). Call once per field: prompts are data drift,
-    outputs are output drift. ``embedder`` defaults to the cached offline MiniLM."""
+    outputs are output drift. ``embedder`` defaults to the offline MiniLM (``default_embedder()``)."""
     if embedder is None:
         from functions.drift.embedder import default_embedder
 

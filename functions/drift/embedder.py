@@ -15,6 +15,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from functions.common.contract import settings
+
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 
 
@@ -124,10 +126,11 @@ _DEFAULT_LOCK = threading.Lock()
 
 
 def default_embedder(cache_dir: Path | str | None = None) -> Embedder:
-    """The process-wide MiniLM embedder (loaded once), cached on disk.
+    """The process-wide MiniLM embedder (loaded once), behind a disk cache in ``cache_dir``.
 
-    ``cache_dir`` defaults to ``<state_dir>/embeddings`` when the ``driftgate`` package is
-    importable (CLI, tests, benchmarks); a Lambda passes its own (``/tmp/...``) or none.
+    ``cache_dir`` defaults to ``$EMBEDDING_CACHE_DIR``, read at each call (the CLI and the tests
+    pass ``driftgate.paths.embedding_cache()``; the local mode sets the variable for its
+    handlers). Neither given: no cache.
     """
     global _DEFAULT
     with _DEFAULT_LOCK:
@@ -135,9 +138,5 @@ def default_embedder(cache_dir: Path | str | None = None) -> Embedder:
             _DEFAULT = MiniLMEmbedder()
         model = _DEFAULT
     if cache_dir is None:
-        try:
-            from driftgate.paths import state_dir
-        except ImportError:  # deployed without the CLI package: no cache
-            return model
-        cache_dir = state_dir() / "embeddings"
-    return CachedEmbedder(model, cache_dir)
+        cache_dir = settings.embedding_cache_dir or None  # the stack's, or the local mode's folder
+    return CachedEmbedder(model, cache_dir) if cache_dir is not None else model

@@ -15,14 +15,12 @@ nothing of them to S3 again (``store.write_raw``).
 """
 from __future__ import annotations
 
-import os
 from collections import Counter, defaultdict
 from functools import lru_cache
 
-import boto3
-
-from functions.common.repositories import AWS_RETRIES, utc_now
-from functions.common.settings import env
+from functions.common.clients import client, region
+from functions.common.contract import BASELINE_RESERVOIR_SK, settings
+from functions.common.repositories import utc_now
 from functions.interactions.erasure_store import ErasureStore, UserRecord
 from functions.interactions.golden import GoldenSets
 from functions.interactions.models import ErasureReceipt
@@ -44,7 +42,7 @@ def erase_user(user_id: str) -> ErasureReceipt:
 
     texts = store.texts(set(by_key), user_id, ids)  # read before the rewrites remove them
     for model, windows in sorted(per_model.items()):
-        for sk in [reservoir_sk(w) for w in sorted(windows)] + ["BASELINE_RESERVOIR"]:
+        for sk in [reservoir_sk(w) for w in sorted(windows)] + [BASELINE_RESERVOIR_SK]:
             counts["reservoir_samples_removed"] += store.scrub_reservoir(model, sk, ids, windows)
         counts["drift_examples_removed"] += store.scrub_drift_reports(model, texts)
         rows, versions = golden.erase(model, ids)
@@ -66,24 +64,24 @@ def erase_user(user_id: str) -> ErasureReceipt:
 
 
 @lru_cache(maxsize=8)
-def _store(region: str | None, interactions_table: str, user_index: str, state_table: str,
+def _store(region_name: str | None, interactions_table: str, user_index: str, state_table: str,
            raw_bucket: str) -> ErasureStore:
     return ErasureStore(
-        dynamodb=boto3.client("dynamodb", region_name=region, config=AWS_RETRIES),
-        raw=JsonLinesObjects(boto3.client("s3", region_name=region, config=AWS_RETRIES), raw_bucket),
+        dynamodb=client("dynamodb"),
+        raw=JsonLinesObjects(client("s3"), raw_bucket),
         interactions_table=interactions_table, user_index=user_index, state_table=state_table,
     )
 
 
 @lru_cache(maxsize=8)
-def _golden(region: str | None, artifacts_bucket: str) -> GoldenSets:
-    return GoldenSets(boto3.client("s3", region_name=region, config=AWS_RETRIES), artifacts_bucket)
+def _golden(region_name: str | None, artifacts_bucket: str) -> GoldenSets:
+    return GoldenSets(client("s3"), artifacts_bucket)
 
 
 def erasure_store() -> ErasureStore:
-    return _store(os.environ.get("AWS_REGION"), env("INTERACTIONS_TABLE"), env("INTERACTIONS_USER_INDEX"),
-                  env("STATE_TABLE"), env("RAW_BUCKET"))
+    return _store(region(), settings.interactions_table, settings.interactions_user_index,
+                  settings.state_table, settings.raw_bucket)
 
 
 def golden_sets() -> GoldenSets:
-    return _golden(os.environ.get("AWS_REGION"), env("ARTIFACTS_BUCKET"))
+    return _golden(region(), settings.artifacts_bucket)

@@ -9,6 +9,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from functions.common.contract import DRIFT_PREFIX, model_pk
 from functions.common.exceptions import ConflictError
 from functions.common.repositories import from_dynamo, to_dynamo
 from functions.interactions.models import USER_ID_KEY
@@ -95,9 +96,9 @@ class ErasureStore:
     def scrub_reservoir(self, model: str, sk: str, request_ids: set[str], erased_per_window: Counter[str]) -> int:
         """Takes the user's samples out of one reservoir item (a window's, or the frozen baseline's);
         conditional on the count it read, as ingest's sampling is."""
-        key = {"pk": {"S": f"MODEL#{model}"}, "sk": {"S": sk}}
+        key = {"pk": {"S": model_pk(model)}, "sk": {"S": sk}}
         for _attempt in range(STATE_RETRIES):
-            item = self._get(f"MODEL#{model}", sk)
+            item = self._get(model_pk(model), sk)
             if not item:
                 return 0
             state, removed = without(item["state"], request_ids, erased_per_window[item.get("window", "")])
@@ -123,7 +124,7 @@ class ErasureStore:
         request: dict[str, Any] = {
             "TableName": self.state_table, "ConsistentRead": True,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :drift)",
-            "ExpressionAttributeValues": {":pk": {"S": f"MODEL#{model}"}, ":drift": {"S": "DRIFT#"}},
+            "ExpressionAttributeValues": {":pk": {"S": model_pk(model)}, ":drift": {"S": DRIFT_PREFIX}},
         }
         while texts:
             page = self.dynamodb.query(**request)

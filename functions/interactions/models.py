@@ -5,10 +5,22 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import (
-    BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter, ValidationError, field_validator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
 )
 
-from functions.interactions.storable import MAX_CORRECTION, MAX_STORED_INT, MetadataValue, Timestamp
+from functions.interactions.storable import (
+    MAX_CORRECTION,
+    MAX_STORED_INT,
+    MetadataValue,
+    Timestamp,
+)
 
 MAX_BATCH = 100
 ModelName = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:/-]+$")]

@@ -3,11 +3,25 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from functions.common.contract import (
+    BASELINE_RESERVOIR_SK,
+    BASELINE_SK,
+    DRIFT_PREFIX,
+    WINDOW_PREFIX,
+    model_pk,
+    settings,
+)
 from functions.common.exceptions import BadRequestError, NotFoundError
 from functions.common.repositories import repositories, utc_now
-from functions.common.settings import env_int
 from functions.interactions.models import (
-    USER_ID_KEY, FeedbackIn, FeedbackOut, IngestRequest, IngestResponse, InteractionIn, QualityOut, RecordResult,
+    USER_ID_KEY,
+    FeedbackIn,
+    FeedbackOut,
+    IngestRequest,
+    IngestResponse,
+    InteractionIn,
+    QualityOut,
+    RecordResult,
     WindowStats,
 )
 from functions.interactions.store import NewInteraction, interaction_store
@@ -20,7 +34,7 @@ def score_batch(request: IngestRequest) -> tuple[list[NewInteraction], list[Scor
     only once: the first) and each record's score report, in request order (a repeated id with
     other content is answered with its own scores, not the stored copy's)."""
     received_at = utc_now()
-    hours = env_int("WINDOW_HOURS", 24)
+    hours = settings.window_hours
     seen: set[str] = set()
     candidates: list[NewInteraction] = []
     reports: list[ScoreReport] = []
@@ -47,7 +61,7 @@ def ingest(request: IngestRequest) -> IngestResponse:
         raw_keys = store.write_raw(candidates, stored)
         inserted = store.insert(fresh, raw_keys)
         store.settle_raw(raw_keys, [c.request_id for c in fresh if c.request_id not in inserted])
-        store.sample([c for c in fresh if c.request_id in inserted], raw_keys, env_int("RESERVOIR_SIZE", 200))
+        store.sample([c for c in fresh if c.request_id in inserted], raw_keys, settings.reservoir_size)
 
     results, counted = [], set()
     for record, report in zip(request.interactions, reports):
@@ -104,8 +118,8 @@ def add_feedback(feedback: FeedbackIn) -> FeedbackOut:
 
 def quality(model: str) -> QualityOut:
     state = repositories().state
-    windows = state.query(f"MODEL#{model}", "WINDOW#", newest_first=True, limit=1)
-    baseline = state.get(f"MODEL#{model}", "BASELINE")
+    windows = state.query(model_pk(model), WINDOW_PREFIX, newest_first=True, limit=1)
+    baseline = state.get(model_pk(model), BASELINE_SK)
     if not windows and not baseline:
         raise NotFoundError(f"no interactions stored for model {model!r}")
     current = WindowStats(**stats(windows[0])) if windows else None
@@ -113,7 +127,7 @@ def quality(model: str) -> QualityOut:
     delta = None
     if current and base and current.mean_quality is not None and base.mean_quality is not None:
         delta = base.mean_quality - current.mean_quality
-    return QualityOut(model=model, window_hours=env_int("WINDOW_HOURS", 24), current=current, baseline=base,
+    return QualityOut(model=model, window_hours=settings.window_hours, current=current, baseline=base,
                       baseline_adapter_version=baseline.get("adapter_version") if baseline else None, delta=delta)
 
 
@@ -121,25 +135,25 @@ def freeze_baseline(model: str, window: str | None = None, adapter_version: int 
     """Freezes a window (default: the latest) as the model's baseline, with the adapter it served."""
     state = repositories().state
     if window:
-        item = state.get(f"MODEL#{model}", window_sk(window))
+        item = state.get(model_pk(model), window_sk(window))
     else:
-        latest = state.query(f"MODEL#{model}", "WINDOW#", newest_first=True, limit=1)
+        latest = state.query(model_pk(model), WINDOW_PREFIX, newest_first=True, limit=1)
         item = latest[0] if latest else None
     if not item:
         raise NotFoundError(f"no window {window or '(latest)'} for model {model!r}")
     frozen_at = utc_now()
-    state.put({**item, "sk": "BASELINE", "window_sk": item["sk"], "adapter_version": adapter_version,
+    state.put({**item, "sk": BASELINE_SK, "window_sk": item["sk"], "adapter_version": adapter_version,
                "frozen_at": frozen_at})
     # The drift check compares against the baseline's own sample, frozen with it.
-    sample = state.get(f"MODEL#{model}", reservoir_sk(item["start"]))
+    sample = state.get(model_pk(model), reservoir_sk(item["start"]))
     if sample:
-        state.put({**sample, "sk": "BASELINE_RESERVOIR", "frozen_at": frozen_at})
+        state.put({**sample, "sk": BASELINE_RESERVOIR_SK, "frozen_at": frozen_at})
     return quality(model)
 
 
 def latest_drift(model: str) -> dict:
     """The newest drift report of each field (prompt, output) the scheduled check stored."""
-    items = repositories().state.query(f"MODEL#{model}", "DRIFT#", newest_first=True, limit=20)
+    items = repositories().state.query(model_pk(model), DRIFT_PREFIX, newest_first=True, limit=20)
     reports: dict[str, dict] = {}
     for item in items:
         reports.setdefault(item["field"], {"window": item["window"], "checked_at": item["checked_at"],

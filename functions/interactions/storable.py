@@ -7,8 +7,17 @@ from datetime import datetime, timezone
 from typing import Annotated
 
 from pydantic import (
-    AfterValidator, AwareDatetime, BeforeValidator, Field, StrictBool, StrictFloat, StrictInt, StrictStr,
-    ValidationError, ValidatorFunctionWrapHandler, WrapValidator,
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
 )
 
 MAX_STORED_INT = 10**38 - 1

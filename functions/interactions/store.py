@@ -9,20 +9,19 @@ first is taken out of ours. An erased record's item is a tombstone, which counts
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from functions.common.clients import client, region
+from functions.common.contract import model_pk, settings
 from functions.common.exceptions import NotFoundError
-from functions.common.repositories import AWS_RETRIES, from_dynamo, to_dynamo
-from functions.common.settings import env
+from functions.common.repositories import from_dynamo, to_dynamo
 from functions.drift.reservoir import Reservoir
 from functions.interactions.raw import JsonLinesObjects, Line, raw_key
 from functions.interactions.windows import FLAG_PREFIX, reservoir_sk, window_sk
@@ -140,7 +139,7 @@ class InteractionStore:
         for record in records:
             windows[(record.model, record.window)].append(record)
         for (model, window), group in windows.items():
-            key = {"pk": {"S": f"MODEL#{model}"}, "sk": {"S": reservoir_sk(window)}}
+            key = {"pk": {"S": model_pk(model)}, "sk": {"S": reservoir_sk(window)}}
             for _attempt in range(RESERVOIR_RETRIES):
                 stored = self.dynamodb.get_item(TableName=self.state_table, Key=key, ConsistentRead=True).get("Item")
                 state = from_dynamo(_deserialize(stored["state"])) if stored else None
@@ -217,7 +216,7 @@ class InteractionStore:
                 values[f":f{i}"] = count
             actions.append({"Update": {
                 "TableName": self.state_table,
-                "Key": {"pk": {"S": f"MODEL#{model}"}, "sk": {"S": window_sk(window)}},
+                "Key": {"pk": {"S": model_pk(model)}, "sk": {"S": window_sk(window)}},
                 "UpdateExpression": "SET #start = :start, model = :model ADD " + ", ".join(adds),
                 "ExpressionAttributeNames": {"#start": "start"},
                 "ExpressionAttributeValues": {k: _serialize(v) for k, v in to_dynamo(values).items()},
@@ -246,7 +245,7 @@ class InteractionStore:
         first = {**set_feedback, "ConditionExpression": f"{live} AND attribute_not_exists(feedback)"}
         count = {"Update": {
             "TableName": self.state_table,
-            "Key": {"pk": {"S": f"MODEL#{stored['model']}"}, "sk": {"S": window_sk(stored["window"])}},
+            "Key": {"pk": {"S": model_pk(stored["model"])}, "sk": {"S": window_sk(stored["window"])}},
             "UpdateExpression": "ADD feedback_n :one, sum_feedback :s",
             "ExpressionAttributeValues": {":one": {"N": "1"}, ":s": _serialize(to_dynamo(score))},
         }}
@@ -283,13 +282,13 @@ def _chunks(records: list[NewInteraction]) -> list[list[NewInteraction]]:
 
 
 @lru_cache(maxsize=8)
-def _build(region: str | None, interactions_table: str, state_table: str, raw_bucket: str) -> InteractionStore:
+def _build(region_name: str | None, interactions_table: str, state_table: str, raw_bucket: str) -> InteractionStore:
     return InteractionStore(
-        dynamodb=boto3.client("dynamodb", region_name=region, config=AWS_RETRIES),
-        s3=boto3.client("s3", region_name=region, config=AWS_RETRIES),
+        dynamodb=client("dynamodb"),
+        s3=client("s3"),
         interactions_table=interactions_table, state_table=state_table, raw_bucket=raw_bucket,
     )
 
 
 def interaction_store() -> InteractionStore:
-    return _build(os.environ.get("AWS_REGION"), env("INTERACTIONS_TABLE"), env("STATE_TABLE"), env("RAW_BUCKET"))
+    return _build(region(), settings.interactions_table, settings.state_table, settings.raw_bucket)

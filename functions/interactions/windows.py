@@ -4,6 +4,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from functions.common.contract import WINDOW_PREFIX, reservoir_sk, window_sk
+
+__all__ = ["FLAG_PREFIX", "reservoir_sk", "stats", "window_sk", "window_start"]
+
 FLAG_PREFIX = "flag_"
 
 
@@ -14,21 +18,13 @@ def window_start(moment: datetime, window_hours: int) -> str:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat()
 
 
-def window_sk(start: str) -> str:
-    return f"WINDOW#{start}"
-
-
-def reservoir_sk(start: str) -> str:
-    return f"RESERVOIR#{start}"
-
-
 def stats(item: dict[str, Any]) -> dict[str, Any]:
     """The public view of a window (or baseline) aggregate item."""
     n = int(item.get("n", 0))
     with_reference = int(item.get("n_reference", 0))
     feedback_n = int(item.get("feedback_n", 0))
     return {
-        "start": item.get("start", item.get("sk", "").removeprefix("WINDOW#")),
+        "start": item.get("start", item.get("sk", "").removeprefix(WINDOW_PREFIX)),
         "n": n,
         "mean_quality": float(item["sum_quality"]) / n if n else None,
         "exact_match_rate": float(item.get("sum_exact_match", 0)) / with_reference if with_reference else None,

@@ -13,9 +13,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from functions.common.contract import (
+    BASELINE_RESERVOIR_SK,
+    BASELINE_SK,
+    WINDOW_PREFIX,
+    drift_sk,
+    model_pk,
+    settings,
+)
 from functions.common.exceptions import ConflictError
 from functions.common.repositories import Repositories, repositories, utc_now
-from functions.common.settings import env, env_float, env_int
 from functions.drift import DriftInputError, detect_drift, quality_decay
 from functions.interactions.windows import reservoir_sk
 from functions.monitor.trigger import start_retrain
@@ -48,7 +55,7 @@ def sampled_records(repos: Repositories, state: dict[str, Any] | None) -> list[d
         wanted[item["raw_key"]].add(item["request_id"])
     records = []
     for key, ids in wanted.items():
-        body = repos.s3.get_object(Bucket=env("RAW_BUCKET"), Key=key)["Body"].read().decode()
+        body = repos.s3.get_object(Bucket=settings.raw_bucket, Key=key)["Body"].read().decode()
         records += [r for r in map(json.loads, body.splitlines()) if r["request_id"] in ids]
     return records
 
@@ -59,11 +66,11 @@ def _quality(records: list[dict[str, Any]]) -> list[float]:
 
 def check_model(model: str, embedder: Any = None) -> CheckResult:
     repos = repositories()
-    pk = f"MODEL#{model}"
-    baseline = repos.state.get(pk, "BASELINE")
+    pk = model_pk(model)
+    baseline = repos.state.get(pk, BASELINE_SK)
     if not baseline:
         return CheckResult(model=model, status="no-baseline", detail="no baseline frozen yet")
-    windows = [w for w in repos.state.query(pk, "WINDOW#", newest_first=True, limit=2) if w["sk"] != baseline["window_sk"]]
+    windows = [w for w in repos.state.query(pk, WINDOW_PREFIX, newest_first=True, limit=2) if w["sk"] != baseline["window_sk"]]
     if not windows:
         return CheckResult(model=model, status="no-window", detail="no window newer than the baseline")
     window = windows[0]
@@ -72,14 +79,14 @@ def check_model(model: str, embedder: Any = None) -> CheckResult:
                          baseline_quality=float(baseline["sum_quality"]) / max(int(baseline["n"]), 1),
                          current_quality=float(window["sum_quality"]) / max(n, 1))
     result.delta = result.baseline_quality - result.current_quality
-    min_samples = env_int("MIN_WINDOW_SAMPLES", 50)
+    min_samples = settings.min_window_samples
     if n < min_samples:
         return result.model_copy(update={"status": "insufficient-samples"})
 
-    base_records = sampled_records(repos, repos.state.get(pk, "BASELINE_RESERVOIR"))
+    base_records = sampled_records(repos, repos.state.get(pk, BASELINE_RESERVOIR_SK))
     current_records = sampled_records(repos, repos.state.get(pk, reservoir_sk(window["start"])))
-    threshold = env_float("QUALITY_DECAY_THRESHOLD", 0.1)
-    alpha = env_float("DRIFT_ALPHA", 0.05)
+    threshold = settings.quality_decay_threshold
+    alpha = settings.drift_alpha
     decay = quality_decay(_quality(base_records), _quality(current_records), threshold=threshold,
                           min_samples=min(min_samples, 30))
     result.decay = decay.model_dump(mode="json")
@@ -91,7 +98,7 @@ def check_model(model: str, embedder: Any = None) -> CheckResult:
             result.drift[field] = {"error": str(error)}
             continue
         result.drift[field] = report.model_dump(mode="json")
-        repos.state.put({"pk": pk, "sk": f"DRIFT#{window['start']}#{field}", "window": window["start"],
+        repos.state.put({"pk": pk, "sk": drift_sk(window["start"], field), "window": window["start"],
                          "field": field, "checked_at": utc_now(), "report": result.drift[field]})
         if report.drift:
             reasons.append(f"{field} drift: p = {report.p_value:.4g} < {alpha / len(FIELDS):.3g}")

@@ -7,8 +7,8 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.common.contract import Metric, settings
 from functions.common.metrics import emit
-from functions.common.settings import env
 from functions.monitor.checks import check_model
 
 logger = Logger()
@@ -18,15 +18,15 @@ tracer = Tracer()
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    models = [m for m in env("MONITORED_MODELS", "").split(",") if m]
+    models = list(settings.monitored_models)
     checks = [check_model(model) for model in models]
     for check in checks:
         logger.info("drift check", extra={"model": check.model, "status": check.status, "reasons": check.reasons})
         if check.delta is not None:
-            emit("QualityDelta", check.delta, model=check.model)
+            emit(Metric.QUALITY_DELTA, check.delta, model=check.model)
         for field, report in check.drift.items():
             if "p_value" in report:
-                emit("DriftPValue", report["p_value"], model=check.model, field=field)
+                emit(Metric.DRIFT_P_VALUE, report["p_value"], model=check.model, field=field)
     return {"checks": [c.model_dump(mode="json", exclude={"drift"}) | {
         "drift": {f: {k: r.get(k) for k in ("drift", "p_value", "statistic", "method", "n_baseline", "n_current", "error")}
                   for f, r in c.drift.items()}} for c in checks]}

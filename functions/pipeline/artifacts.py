@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,10 +10,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
-from functions.common.settings import env
+from functions.common.clients import client, region
+from functions.common.contract import settings
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -69,9 +68,9 @@ class ArtifactStore:
 
 
 @lru_cache(maxsize=8)
-def _build(region: str | None, raw_bucket: str, artifacts_bucket: str) -> ArtifactStore:
-    return ArtifactStore(boto3.client("s3", region_name=region), raw_bucket, artifacts_bucket)
+def _build(region_name: str | None, raw_bucket: str, artifacts_bucket: str) -> ArtifactStore:
+    return ArtifactStore(client("s3"), raw_bucket, artifacts_bucket)
 
 
 def artifact_store() -> ArtifactStore:
-    return _build(os.environ.get("AWS_REGION"), env("RAW_BUCKET"), env("ARTIFACTS_BUCKET"))
+    return _build(region(), settings.raw_bucket, settings.artifacts_bucket)

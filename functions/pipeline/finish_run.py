@@ -9,9 +9,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from functions.common.contract import Metric
 from functions.common.metrics import emit
 from functions.common.repositories import repositories
-from functions.monitor.trigger import release
+from functions.monitor.run_guard import release
 
 logger = Logger()
 tracer = Tracer()
@@ -59,7 +60,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                            trigger=state.report or None, dataset=state.dataset, gate=state.gate,
                            version=(state.registered or {}).get("version"))
     cooldown_until = release(repos, state.model)
-    emit("PipelineRuns", 1, unit=MetricUnit.Count, status=state.status)
+    emit(Metric.PIPELINE_RUNS, 1, unit=MetricUnit.Count, status=state.status)
     return {"status": state.status, "model": state.model, "execution_arn": run.execution_arn,
             "version": (state.registered or {}).get("version"),
             "promoted_version": (state.promoted or {}).get("version"),

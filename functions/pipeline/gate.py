@@ -9,9 +9,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from functions.common.contract import Metric
 from functions.common.metrics import emit
-from functions.common.settings import env
-from functions.gate.decision import GateConfig, decide
+from functions.gate.config import gate_config
+from functions.gate.decision import decide
 from functions.pipeline.artifacts import artifact_store
 
 logger = Logger()
@@ -21,12 +22,6 @@ tracer = Tracer()
 class GateInput(BaseModel):
     model: str
     evaluation_uri: str
-
-
-def gate_config() -> GateConfig:
-    """The stack's ``driftgate:gate`` setting (``GATE_CONFIG``); PrepareDataset reads its
-    ``protected_attribute`` too, to keep that attribute on the eval and golden rows."""
-    return GateConfig.from_dict(json.loads(env("GATE_CONFIG", "{}")))
 
 
 def rows(files: dict[str, bytes], who: str) -> list[dict[str, Any]]:
@@ -42,7 +37,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     request = GateInput.model_validate(event)
     files = artifact_store().read_tarball(request.evaluation_uri)
     decision = decide(rows(files, "champion"), rows(files, "challenger"), gate_config()).to_dict()
-    emit("GatePromote" if decision["decision"] == "promote" else "GateReject", 1, unit=MetricUnit.Count,
+    emit(Metric.GATE_PROMOTE if decision["decision"] == "promote" else Metric.GATE_REJECT, 1, unit=MetricUnit.Count,
          model=request.model)
     logger.info("gate decision", extra={"model": request.model, "decision": decision["decision"],
                                         "reasons": decision["reasons"]})

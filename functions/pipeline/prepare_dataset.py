@@ -1,7 +1,7 @@
 """PrepareDataset: turns a model's stored interactions into a training set in S3.
 
 Keeps records with good scores, positive feedback or a correction; drops duplicates; scrubs PII;
-splits train/eval by a hash of the id (``finetune.data``). Rows keep the gate's declared
+splits train/eval by a hash of the id (``functions.dataset``). Rows keep the gate's declared
 ``protected_attribute`` (``GATE_CONFIG``) from each record's metadata, and no other metadata, so
 the evaluation can rate outputs by group. The golden set is frozen the first time and reused by
 every later run, so regressions are measured on the same examples (a golden set frozen before an
@@ -19,11 +19,11 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from finetune.data import DataConfig, DataError, build_training_set
-from functions.common.settings import env_float, env_int
+from functions.common.contract import settings
+from functions.dataset import DataConfig, DataError, build_training_set
+from functions.gate.config import gate_config
 from functions.interactions.store import interaction_store
 from functions.pipeline.artifacts import artifact_store
-from functions.pipeline.gate import gate_config
 from functions.pipeline.models import PipelineInput
 from functions.registry.store import registry
 
@@ -32,7 +32,7 @@ tracer = Tracer()
 
 
 def training_record(record: dict[str, Any], feedback: dict[str, Any] | None) -> dict[str, Any]:
-    """A raw interaction in the shape ``finetune.data`` reads; feedback is reduced to its sign
+    """A raw interaction in the shape ``functions.dataset`` reads; feedback is reduced to its sign
     (our 0..1 score: at least 0.5 is positive) plus the correction."""
     out = {key: record[key] for key in ("request_id", "prompt", "output", "reference", "model", "scores", "metadata")
            if key in record}
@@ -55,8 +55,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     records = [r for r in records if r["request_id"] not in erased]
     feedback = store.feedback_of([r["request_id"] for r in records])
     protected = gate_config().protected_attribute
-    config = DataConfig(min_quality=env_float("MIN_TRAINING_QUALITY", 0.5),
-                        min_records=max(2, env_int("MIN_TRAINING_RECORDS", 200)),
+    config = DataConfig(min_quality=settings.min_training_quality,
+                        min_records=max(2, settings.min_training_records),
                         protected_attributes=(protected,) if protected else ())
     champion = registry().alias(run.model, "production")
     result: dict[str, Any] = {"model": run.model, "available_records": len(records),

@@ -7,7 +7,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from functions.registry.service import promote
+from functions.registry.promotion import promote
 from functions.registry.store import registry
 
 logger = Logger()

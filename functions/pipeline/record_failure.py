@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common.repositories import repositories
-from functions.monitor.trigger import release
+from functions.monitor.run_guard import release
 from functions.pipeline.models import FailureInput
 from functions.registry.store import registry
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, with_config
-from typing_extensions import NotRequired, TypedDict  # pydantic needs typing_extensions' TypedDict before 3.12
+from typing_extensions import (  # pydantic needs typing_extensions' TypedDict before 3.12
+    NotRequired,
+    TypedDict,
+)
 
 Approval = Literal["pending", "approved", "rejected", "not-applicable"]
 Stored = ConfigDict(extra="allow")

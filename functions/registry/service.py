@@ -4,15 +4,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from functions.common.exceptions import ConflictError, NotFoundError
 from functions.common.repositories import repositories
-from functions.interactions.service import freeze_baseline
 from functions.monitor.trigger import start_retrain
+from functions.registry.promotion import promote
 from functions.registry.store import registry
 
-logger = Logger(child=True)
+__all__ = ["decide_approval", "list_adapters", "production", "promote", "retrain", "rollback"]
 
 
 def list_adapters(model: str) -> dict[str, Any]:
@@ -30,20 +28,6 @@ def production(model: str) -> dict[str, Any]:
         raise NotFoundError(f"model {model!r} has no adapter in production")
     return {"model": model, "version": alias["version"], "s3_uri": alias["s3_uri"], "sha256": alias["sha256"],
             "revision": alias["revision"], "updated_at": alias["updated_at"]}
-
-
-def promote(model: str, version: int, actor: str) -> dict[str, Any]:
-    """Moves ``production`` to ``version`` and freezes the baseline it is promoted on; shared by
-    the pipeline's Promote task and the API. A version a reviewer rejected is never promoted."""
-    reg = registry()
-    if reg.get_version(model, version).get("approval") == "rejected":
-        raise ConflictError(f"version {version} of {model} was rejected by a reviewer and cannot be promoted")
-    alias = reg.move(model, version, actor=actor, reason="promote")
-    try:
-        freeze_baseline(model, adapter_version=version)
-    except NotFoundError:
-        logger.info("no window to freeze as baseline yet", extra={"model": model})
-    return alias
 
 
 def rollback(model: str, actor: str) -> dict[str, Any]:

@@ -14,25 +14,33 @@ Two promotions racing on the same revision: exactly one transaction passes, the 
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Literal
 
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
+from functions.common.clients import client, region
+from functions.common.contract import (
+    VERSION_PREFIX,
+    alias_history_prefix,
+    alias_history_sk,
+    alias_sk,
+    model_pk,
+    settings,
+    version_sk,
+)
 from functions.common.exceptions import ConflictError, NotFoundError
-from functions.common.repositories import StateRepository, to_dynamo, utc_now
+from functions.common.repositories import (
+    StateRepository,
+    repositories,
+    to_dynamo,
+    utc_now,
+)
 
 Alias = Literal["production", "staging"]
 ALIASES: tuple[Alias, ...] = ("production", "staging")
 _serialize = TypeSerializer().serialize
-
-
-def _pk(model: str) -> str:
-    return f"MODEL#{model}"
-
-
-def version_sk(version: int) -> str:
-    return f"VERSION#{version:06d}"
 
 
 def _dynamo(item: dict[str, Any]) -> dict[str, Any]:
@@ -49,28 +57,28 @@ class Registry:
     def register(self, model: str, record: dict[str, Any]) -> dict[str, Any]:
         """Allocates the next version number and stores the version, immutable from then on."""
         counter = self.state.table.update_item(
-            Key={"pk": _pk(model), "sk": "VERSION_COUNTER"}, UpdateExpression="ADD last_version :one",
+            Key={"pk": model_pk(model), "sk": "VERSION_COUNTER"}, UpdateExpression="ADD last_version :one",
             ExpressionAttributeValues={":one": 1}, ReturnValues="UPDATED_NEW",
         )
         version = int(counter["Attributes"]["last_version"])
-        item = {**record, "pk": _pk(model), "sk": version_sk(version), "model": model, "version": version,
+        item = {**record, "pk": model_pk(model), "sk": version_sk(version), "model": model, "version": version,
                 "created_at": utc_now()}
         self.state.put(item, ConditionExpression="attribute_not_exists(sk)")
         return self._public(item)
 
     def get_version(self, model: str, version: int, *, with_token: bool = False) -> dict[str, Any]:
-        item = self.state.get(_pk(model), version_sk(version))
+        item = self.state.get(model_pk(model), version_sk(version))
         if not item:
             raise NotFoundError(f"model {model!r} has no adapter version {version}")
         return item if with_token else self._public(item)
 
     def versions(self, model: str) -> list[dict[str, Any]]:
-        return [self._public(i) for i in self.state.query(_pk(model), "VERSION#")]
+        return [self._public(i) for i in self.state.query(model_pk(model), VERSION_PREFIX)]
 
     def set_approval(self, model: str, version: int, status: Literal["approved", "rejected"], actor: str) -> dict[str, Any]:
         try:
             self.state.table.update_item(
-                Key={"pk": _pk(model), "sk": version_sk(version)},
+                Key={"pk": model_pk(model), "sk": version_sk(version)},
                 UpdateExpression="SET approval = :s, approved_by = :a, approved_at = :t",
                 ConditionExpression="attribute_exists(sk) AND approval = :pending",
                 ExpressionAttributeValues={":s": status, ":a": actor, ":t": utc_now(), ":pending": "pending"},
@@ -85,18 +93,18 @@ class Registry:
 
     def await_approval(self, model: str, version: int, task_token: str) -> None:
         self.state.table.update_item(
-            Key={"pk": _pk(model), "sk": version_sk(version)},
+            Key={"pk": model_pk(model), "sk": version_sk(version)},
             UpdateExpression="SET task_token = :token", ConditionExpression="attribute_exists(sk)",
             ExpressionAttributeValues={":token": task_token},
         )
 
     # -- aliases ---------------------------------------------------------------------------
     def alias(self, model: str, alias: Alias = "production") -> dict[str, Any] | None:
-        item = self.state.get(_pk(model), f"ALIAS#{alias}")
+        item = self.state.get(model_pk(model), alias_sk(alias))
         return self._public(item) if item else None
 
     def history(self, model: str, alias: Alias = "production") -> list[dict[str, Any]]:
-        return [self._public(i) for i in self.state.query(_pk(model), f"ALIAS#{alias}#REV#")]
+        return [self._public(i) for i in self.state.query(model_pk(model), alias_history_prefix(alias))]
 
     def move(self, model: str, version: int, *, alias: Alias = "production", actor: str, reason: str,
              expected_revision: int | None = None) -> dict[str, Any]:
@@ -112,10 +120,10 @@ class Registry:
         if current and current["version"] == version:
             raise ConflictError(f"{alias} of {model} already points to version {version}")
         now = utc_now()
-        alias_item = {"pk": _pk(model), "sk": f"ALIAS#{alias}", "alias": alias, "model": model, "version": version,
+        alias_item = {"pk": model_pk(model), "sk": alias_sk(alias), "alias": alias, "model": model, "version": version,
                       "revision": revision + 1, "updated_at": now, "s3_uri": target["s3_uri"],
                       "sha256": target["sha256"]}
-        history_item = {"pk": _pk(model), "sk": f"ALIAS#{alias}#REV#{revision + 1:06d}", "alias": alias,
+        history_item = {"pk": model_pk(model), "sk": alias_history_sk(alias, revision + 1), "alias": alias,
                         "revision": revision + 1, "from_version": current["version"] if current else None,
                         "to_version": version, "at": now, "actor": actor, "reason": reason}
         condition = ("attribute_not_exists(sk)" if current is None else "revision = :rev")
@@ -158,10 +166,11 @@ class Registry:
 
 
 def registry() -> Registry:
-    """The registry over the stack's state table (environment read when called)."""
-    import boto3
+    """The registry over the stack's state table (environment read when called), built like
+    every repository: cached clients with the shared retry configuration."""
+    return _registry(region(), settings.state_table)
 
-    from functions.common.repositories import repositories
 
-    state = repositories().state
-    return Registry(state, boto3.client("dynamodb", region_name=state.table.meta.client.meta.region_name))
+@lru_cache(maxsize=8)
+def _registry(region_name: str | None, state_table: str) -> Registry:
+    return Registry(repositories().state, client("dynamodb"))

@@ -29,7 +29,12 @@ from pydantic import BaseModel, ConfigDict
 
 from functions.scoring import heuristics as h
 from functions.scoring.pii import find_pii
-from functions.scoring.reference import answers_match, reference_answer, rouge_l, token_f1
+from functions.scoring.reference import (
+    answers_match,
+    reference_answer,
+    rouge_l,
+    token_f1,
+)
 from functions.scoring.text import words
 
 Source = Literal["heuristic", "reference", "feedback", "judge"]

@@ -1,6 +1,6 @@
 """PII found in model outputs: e-mail addresses, phone numbers, payment-card numbers, US social
 security numbers and IBANs. One definition serves the ``pii`` score flag and the training-set
-scrubber (``finetune.data``).
+scrubber (``functions.dataset``).
 
 Precision matters more than recall here: the ``pii`` flag runs on every output, and a detector
 that fires on version numbers or dates would bury the real leaks. So:

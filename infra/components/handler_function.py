@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, IgnoreMode, ILocalBundling, RemovalPolicy
+from aws_cdk import (
+    AssetHashType,
+    BundlingOptions,
+    DockerImage,
+    Duration,
+    IgnoreMode,
+    ILocalBundling,
+    RemovalPolicy,
+)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -21,12 +29,13 @@ from constructs import Construct
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from functions.common.contract import METRICS_NAMESPACE, SERVICE_NAME
 from infra.components.asset_hash import content_hash, shipped_files
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# Packages shipped in the code asset: handlers live in functions/, and PrepareDataset reuses
-# finetune.data (pure Python; the torch-heavy modules are never imported in Lambda).
-CODE_PACKAGES = ("functions", "finetune")
+# Packages shipped in the code asset: the handlers and everything they import live in functions/
+# (tests/test_import_direction.py keeps it so; finetune/ runs in SageMaker only).
+CODE_PACKAGES = ("functions",)
 # What the dependency layer is installed from (relative to the repository root).
 LAYER_REQUIREMENTS = ("functions/requirements.txt", "functions/requirements-pure.txt")
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -41,7 +50,6 @@ RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
 # Globs (under the layer's python/) of what is never imported at run time: the installed packages'
 # test suites, typing stubs, and console scripts (their shebang names the build machine's Python).
 LAYER_TRIMMED = ("**/tests", "**/*.pyi", "bin")
-METRICS_NAMESPACE = "Driftgate"
 
 
 def code_files(root: Path = REPO_ROOT) -> list[Path]:
@@ -228,7 +236,7 @@ class HandlerFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
             environment={
-                "POWERTOOLS_SERVICE_NAME": "driftgate",
+                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
                 **(environment or {}),

@@ -16,10 +16,10 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.components.handler_function import METRICS_NAMESPACE
+from functions.common.contract import METRICS_NAMESPACE, SERVICE_NAME, Metric
 
 # Powertools adds POWERTOOLS_SERVICE_NAME (set by HandlerFunction) as the ``service`` dimension of every metric.
-SERVICE = "driftgate"
+SERVICE = SERVICE_NAME
 # The fields the drift check tests (functions/monitor/checks.py ``FIELDS``): prompt drift is a change in what
 # users ask, output drift a change in how the model answers. The check tests each at alpha / len(FIELDS)
 # (Bonferroni), and so do the alarms.
@@ -174,13 +174,13 @@ class Monitoring(Construct):
         board.add_widgets(
             cw.GraphWidget(
                 title="Ingested interactions (sum / 5 min)", width=12,
-                left=[_app_metric("InteractionsAccepted", cw.Stats.SUM, OPS_PERIOD, "accepted"),
-                      _app_metric("InteractionsDuplicate", cw.Stats.SUM, OPS_PERIOD, "duplicates"),
-                      _app_metric("Feedback", cw.Stats.SUM, OPS_PERIOD, "feedback")],
+                left=[_app_metric(Metric.INTERACTIONS_ACCEPTED, cw.Stats.SUM, OPS_PERIOD, "accepted"),
+                      _app_metric(Metric.INTERACTIONS_DUPLICATE, cw.Stats.SUM, OPS_PERIOD, "duplicates"),
+                      _app_metric(Metric.FEEDBACK, cw.Stats.SUM, OPS_PERIOD, "feedback")],
             ),
             cw.GraphWidget(
                 title="Mean quality score of accepted interactions (hourly)", width=12,
-                left=[_app_metric("Quality", cw.Stats.AVERAGE, CHECK_PERIOD, "mean quality")],
+                left=[_app_metric(Metric.QUALITY, cw.Stats.AVERAGE, CHECK_PERIOD, "mean quality")],
                 left_y_axis=cw.YAxisProps(min=0, max=1, show_units=False),
             ),
         )
@@ -213,7 +213,7 @@ class Monitoring(Construct):
                 title="Finished runs by status (hourly)", width=8,
                 # Statuses are the pipeline's (PROMOTED, REJECTED, SKIPPED, ...): a search shows each one.
                 left=[cw.MathExpression(
-                    expression=(f"SEARCH('{{{METRICS_NAMESPACE},service,status}} MetricName=\"PipelineRuns\" "
+                    expression=(f"SEARCH('{{{METRICS_NAMESPACE},service,status}} MetricName=\"{Metric.PIPELINE_RUNS}\" "
                                 f"service=\"{SERVICE}\"', 'Sum', {int(CHECK_PERIOD.to_seconds())})"),
                     label="", period=CHECK_PERIOD)],
             ),
@@ -221,7 +221,7 @@ class Monitoring(Construct):
                 title="Gate outcomes (hourly)", width=8, stacked=True,
                 left=[_app_metric(outcome, cw.Stats.SUM, CHECK_PERIOD, f"{label} {model}", model=model)
                       for model in models
-                      for outcome, label in (("GatePromote", "promote"), ("GateReject", "reject"))],
+                      for outcome, label in ((Metric.GATE_PROMOTE, "promote"), (Metric.GATE_REJECT, "reject"))],
             ),
             cw.GraphWidget(
                 title="State machine executions (hourly)", width=8,
@@ -270,11 +270,11 @@ def _app_metric(name: str, statistic: str, period: Duration, label: str | None, 
 
 
 def _drift_p_value(model: str, field: str, label: str | None = None) -> cw.Metric:
-    return _app_metric("DriftPValue", cw.Stats.MINIMUM, CHECK_PERIOD, label, model=model, field=field)
+    return _app_metric(Metric.DRIFT_P_VALUE, cw.Stats.MINIMUM, CHECK_PERIOD, label, model=model, field=field)
 
 
 def _quality_delta(model: str, label: str | None = None) -> cw.Metric:
-    return _app_metric("QualityDelta", cw.Stats.MAXIMUM, CHECK_PERIOD, label, model=model)
+    return _app_metric(Metric.QUALITY_DELTA, cw.Stats.MAXIMUM, CHECK_PERIOD, label, model=model)
 
 
 def _heading(text: str) -> cw.TextWidget:

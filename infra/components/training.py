@@ -15,8 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import (AssetHashType, Aws, BundlingOptions, BundlingOutput, DockerImage, Duration,
-                     ILocalBundling)
+from aws_cdk import (
+    AssetHashType,
+    Aws,
+    BundlingOptions,
+    BundlingOutput,
+    DockerImage,
+    Duration,
+    ILocalBundling,
+)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -28,7 +35,8 @@ from infra import training_image
 from infra.components.asset_hash import content_hash, shipped_files
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# What the training container needs: the entry points, the scorer pack they score with, and
+# What the training container needs: the entry points, the scorer pack they score with (the only
+# code of functions/ that finetune/ may import: tests/test_import_direction.py), and
 # requirements.txt, which SageMaker's training toolkit installs before running the program.
 SOURCE_PATHS = ("finetune", "functions/__init__.py", "functions/scoring")
 REQUIREMENTS = "finetune/requirements.txt"

@@ -7,7 +7,7 @@ from functools import cache
 import numpy as np
 import pytest
 
-from driftgate.paths import data_dir
+from driftgate.paths import data_dir, embedding_cache
 from functions.drift import Embedder, default_embedder
 
 MIXTRAL = "Mixtral-8x7B-Instruct-v0.1"
@@ -42,6 +42,6 @@ def index(record: dict) -> int:
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The offline MiniLM behind the on-disk cache in ``state_dir()``: each text embeds once
+    """The offline MiniLM behind the on-disk cache in ``embedding_cache()``: each text embeds once
     across runs, the model loads once per session."""
-    return default_embedder()
+    return default_embedder(embedding_cache())

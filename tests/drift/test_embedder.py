@@ -4,7 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from functions.drift import CachedEmbedder, Embedder
+from functions.common.contract import Settings
+from functions.drift import CachedEmbedder, Embedder, MiniLMEmbedder, default_embedder
+
+CACHE_DIR_VARIABLE = Settings.embedding_cache_dir.name
 
 
 class CountingEmbedder:
@@ -28,6 +31,19 @@ def test_cache_embeds_each_distinct_text_once(tmp_path):
     assert first.dtype == np.float32 and first.shape == (3, 2)
     assert (tmp_path / "counting_fake").is_dir()
     assert isinstance(cached, Embedder)
+
+
+def test_the_default_embedder_caches_only_where_it_is_told(tmp_path, monkeypatch):
+    """No cache unless the caller passes a folder or the setting names one (read at each call);
+    nothing loads the model here."""
+    monkeypatch.delenv(CACHE_DIR_VARIABLE, raising=False)
+    assert isinstance(default_embedder(), MiniLMEmbedder)  # a deployed drift check
+    explicit = default_embedder(tmp_path / "passed")
+    assert isinstance(explicit, CachedEmbedder) and explicit.root == tmp_path / "passed" / "all-MiniLM-L6-v2"
+    monkeypatch.setenv(CACHE_DIR_VARIABLE, str(tmp_path / "set"))
+    assert default_embedder().root == tmp_path / "set" / "all-MiniLM-L6-v2"  # the local mode's handlers
+    assert default_embedder(tmp_path / "passed").root == explicit.root  # an argument wins
+    assert default_embedder().inner is explicit.inner  # one model per process, cached or not
 
 
 @pytest.mark.slow

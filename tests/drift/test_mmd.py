@@ -4,7 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from functions.drift.mmd import median_heuristic, mmd2_for_masks, mmd_test, rbf_kernel, squared_distances
+from functions.drift.mmd import (
+    median_heuristic,
+    mmd2_for_masks,
+    mmd_test,
+    rbf_kernel,
+    squared_distances,
+)
 from functions.drift.permutation import permutation_masks
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 import numpy as np
 
 from functions.drift.descriptors import ks_for_masks
-from functions.drift.permutation import minp_adjust, permutation_masks, upper_tail_pvalues
+from functions.drift.permutation import (
+    minp_adjust,
+    permutation_masks,
+    upper_tail_pvalues,
+)
 
 
 def test_upper_tail_pvalues_rank_with_ties():

@@ -1,5 +1,5 @@
 """Fixtures for the fine-tuning tests: real records from ../shared/data, one tiny pretrained base
-(cached under state_dir(), built once per session at most) and one trained adapter shared by the
+(cached under tiny_base_cache(), built once per session at most) and one trained adapter shared by the
 training and evaluation tests."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from driftgate.paths import data_dir  # noqa: E402
+from driftgate.paths import data_dir, tiny_base_cache  # noqa: E402
 
 ALPACA = ("alpaca_eval", "Mixtral-8x7B-Instruct-v0.1.jsonl")
 GSM8K = ("gsm8k", "test.jsonl")
@@ -72,13 +72,13 @@ def tiny_base(torch_threads: int) -> Path:
     """The tiny "production" model, pretrained on the healthy model's (gpt4_1106_preview) outputs."""
     from finetune.base_model import baseline_records, build_tiny_base
 
-    return build_tiny_base(pretrain_records=baseline_records(400), **TINY_BASE)
+    return build_tiny_base(tiny_base_cache(), baseline_records(data_dir(), 400), **TINY_BASE)
 
 
 @pytest.fixture(scope="session")
 def gsm8k_split(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A training set built by finetune.data from 240 GSM8K rows: a new domain for the base."""
-    from finetune.data import build_training_set
+    """A training set built by functions.dataset from 240 GSM8K rows: a new domain for the base."""
+    from functions.dataset import build_training_set
 
     root = tmp_path_factory.mktemp("gsm8k")
     raw = write_jsonl(root / "raw.jsonl", read_records(*GSM8K, limit=240))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from driftgate.paths import data_dir, tiny_base_cache
 from tests.finetune.conftest import TINY_BASE
 
 pytestmark = pytest.mark.slow
@@ -33,6 +34,6 @@ def test_tiny_base_is_cached(tiny_base: Path) -> None:
 
     stamp = (tiny_base / "model.safetensors").stat().st_mtime_ns
     started = time.perf_counter()
-    again = build_tiny_base(pretrain_records=baseline_records(400), **TINY_BASE)
+    again = build_tiny_base(tiny_base_cache(), baseline_records(data_dir(), 400), **TINY_BASE)
     assert again == tiny_base and (tiny_base / "model.safetensors").stat().st_mtime_ns == stamp
     assert time.perf_counter() - started < 5

@@ -110,7 +110,7 @@ def real_rows(records: list[dict], outputs: dict[str, str], loss: float) -> list
 
 
 def test_disparate_impact_blocks_a_challenger_that_fails_one_group_of_real_questions() -> None:
-    from tests.pipeline.realdata import answers, gsm8k_records, with_subject
+    from driftgate.testing.realdata import answers, gsm8k_records, with_subject
 
     records = with_subject(gsm8k_records(200))
     champion = real_rows(records, answers(records), loss=3.0)

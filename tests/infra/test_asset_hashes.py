@@ -1,5 +1,7 @@
-"""Lambda asset hashes follow exactly what each asset ships (issue: a change to finetune/data.py
-did not redeploy PrepareDataset, because the code asset was hashed over functions/ alone).
+"""Lambda asset hashes follow exactly what each asset ships (issue: a change to the dataset
+builder, then in finetune/data.py, did not redeploy PrepareDataset, because the code asset was
+hashed over functions/ alone). The code asset now ships functions/ only: finetune/ runs in
+SageMaker, and a change there redeploys no function.
 
 Each test builds the assets from a copy of the repository's packages and edits that copy."""
 from __future__ import annotations
@@ -21,7 +23,7 @@ from tests.infra.conftest import REPO_ROOT
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
-    for package in CODE_PACKAGES:
+    for package in (*CODE_PACKAGES, "finetune"):
         shutil.copytree(REPO_ROOT / package, root / package, ignore=shutil.ignore_patterns("__pycache__"))
     (root / "README.md").write_text("not shipped\n")
     return root
@@ -50,7 +52,8 @@ def test_hashes_are_stable_for_the_same_content(repo: Path, tmp_path: Path) -> N
     assert _hashes(repo, tmp_path / "a") == _hashes(repo, tmp_path / "b")
 
 
-@pytest.mark.parametrize("shipped", ["finetune/data.py", "functions/scoring/pack.py", "finetune/new_module.py"])
+@pytest.mark.parametrize("shipped", ["functions/dataset/build.py", "functions/scoring/pack.py",
+                                     "functions/new_package/new_module.py"])
 def test_a_shipped_file_changes_the_code_hash_only(repo: Path, tmp_path: Path, shipped: str) -> None:
     code, layer = _hashes(repo, tmp_path / "before")
     _edit(repo / shipped)
@@ -59,8 +62,8 @@ def test_a_shipped_file_changes_the_code_hash_only(repo: Path, tmp_path: Path, s
     assert layer_after == layer
 
 
-@pytest.mark.parametrize("unshipped", ["README.md", "finetune/__pycache__/data.cpython-311.pyc",
-                                       "functions/api/tests/test_app.py"])
+@pytest.mark.parametrize("unshipped", ["README.md", "functions/__pycache__/app.cpython-311.pyc",
+                                       "functions/api/tests/test_app.py", "finetune/train.py", "finetune/new_module.py"])
 def test_an_unshipped_file_keeps_both_hashes(repo: Path, tmp_path: Path, unshipped: str) -> None:
     before = _hashes(repo, tmp_path / "before")
     _edit(repo / unshipped)
@@ -85,4 +88,5 @@ def test_the_code_bundle_holds_exactly_the_hashed_files(repo: Path, tmp_path: Pa
     assert _CopyFiles(root=repo, files=files).try_bundle(str(out))
     bundled = sorted(path.relative_to(out) for path in out.rglob("*") if path.is_file())
     assert bundled == sorted(path.relative_to(repo) for path in files)
-    assert Path("finetune/data.py") in bundled and Path("functions/api/app.py") in bundled
+    assert Path("functions/dataset/build.py") in bundled and Path("functions/api/app.py") in bundled
+    assert not [path for path in bundled if path.parts[0] != "functions"]

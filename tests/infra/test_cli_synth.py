@@ -181,5 +181,6 @@ for module in {modules!r}:
 def test_code_asset_ships_the_packages_without_tests_or_caches(cli_assembly: CliAssembly) -> None:
     code_dir = _code_dir(cli_assembly)
     shipped = {path.relative_to(code_dir).as_posix() for path in code_dir.rglob("*") if path.is_file()}
-    assert {"functions/api/app.py", "functions/pipeline/prepare_dataset.py", "finetune/data.py"} <= shipped
+    assert {"functions/api/app.py", "functions/pipeline/prepare_dataset.py", "functions/dataset/build.py"} <= shipped
+    assert not [name for name in shipped if not name.startswith("functions/")]  # finetune/ runs in SageMaker only
     assert not [name for name in shipped if "__pycache__" in name or "/tests/" in name or name.endswith(".pyc")]

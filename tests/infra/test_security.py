@@ -75,18 +75,26 @@ def _resource_paths(resources: dict[str, Any], root_ref: dict[str, Any]) -> dict
 
 
 def handler_routes() -> list[str]:
-    """Paths of the API handler's routes, read from its decorators (``@app.post("/v1/...")``).
-    Parsed, not imported: importing the handler here would fix its Powertools settings for the
-    local-stack tests that run later in the same process."""
-    tree = ast.parse((Path(__file__).parents[2] / "functions" / "api" / "app.py").read_text())
-    return sorted(
-        decorator.args[0].value
-        for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
-        for decorator in node.decorator_list
-        if isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
-        and isinstance(decorator.func.value, ast.Name) and decorator.func.value.id == "app"
-        and decorator.func.attr in ("get", "post", "put", "patch", "delete", "head", "route")
-    )
+    """Paths of the API handler's routes, read from the decorators of the resolver and its routers
+    (``@app.get("/v1/...")``, ``@router.post("/v1/...")``; a path held in a constant is resolved
+    from the module). Parsed, not imported: importing the handler here would fix its Powertools
+    settings for the local-stack tests that run later in the same process."""
+    api = Path(__file__).parents[2] / "functions" / "api"
+    routes = []
+    for path in [api / "app.py", *sorted((api / "routes").glob("*.py"))]:
+        tree = ast.parse(path.read_text())
+        constants = {t.id: n.value.value for n in ast.walk(tree) if isinstance(n, ast.Assign)
+                     for t in n.targets if isinstance(t, ast.Name) and isinstance(n.value, ast.Constant)}
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            for decorator in node.decorator_list:
+                if (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
+                        and isinstance(decorator.func.value, ast.Name) and decorator.func.value.id in ("app", "router")
+                        and decorator.func.attr in ("get", "post", "put", "patch", "delete", "head", "route")):
+                    first = decorator.args[0]
+                    routes.append(first.value if isinstance(first, ast.Constant) else constants[first.id])
+    return sorted(routes)
 
 
 def test_every_api_method_requires_sigv4_and_covers_every_route(template: Template) -> None:

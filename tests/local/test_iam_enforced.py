@@ -12,8 +12,8 @@ from botocore.exceptions import ClientError
 
 from driftgate.local import local_stack
 from driftgate.local.deployment import REGION
+from driftgate.testing.realdata import alpaca_records
 from tests.notifications import subscribe_inbox
-from tests.pipeline.realdata import alpaca_records
 
 
 def without_action(template: dict[str, Any], role_prefix: str, action: str) -> dict[str, Any]:

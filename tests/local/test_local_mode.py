@@ -8,6 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from driftgate.local.deployment import REGION
+from driftgate.paths import embedding_cache
+from functions.common.contract import Settings
 from tests.notifications import subscribe_inbox
 
 
@@ -75,6 +77,11 @@ def test_schedule_invokes_the_drift_check(local) -> None:
     (check,) = result["checks"]
     assert check["model"] == "support-bot" and check["status"] == "no-baseline"
     assert check["detail"] == "no baseline frozen yet" and check["execution_arn"] is None
+
+
+def test_the_drift_check_caches_embeddings_where_the_cli_does(local) -> None:
+    """The stack sets no cache; on this machine the handlers share the CLI's and the tests'."""
+    assert local.dispatcher.local_environment[Settings.embedding_cache_dir.name] == str(embedding_cache())
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ import pytest
 
 from driftgate.local import local_stack
 from driftgate.paths import data_dir
-from tests.pipeline.realdata import ingest
+from driftgate.testing.realdata import ingest
 
 MODEL = "support-bot"
 _FINAL = re.compile(r"####\s*(-?[\d,]+)\s*$")

@@ -11,7 +11,7 @@ import pytest
 from driftgate.local import local_stack
 from driftgate.local.deployment import REGION
 from driftgate.local.profile import local_training_context
-from tests.pipeline.realdata import alpaca_records, gsm8k_records, ingest
+from driftgate.testing.realdata import alpaca_records, gsm8k_records, ingest
 
 MODEL = "support-bot"
 pytestmark = pytest.mark.slow

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from driftgate.local import local_stack
-from tests.pipeline.realdata import gsm8k_records, ingest
+from driftgate.testing.realdata import gsm8k_records, ingest
 
 MODEL = "support-bot"
 

@@ -24,8 +24,8 @@ import pytest
 from driftgate.local import local_stack
 from driftgate.local.deployment import REGION
 from driftgate.local.profile import local_training_context
+from driftgate.testing.realdata import answers, gsm8k_records, ingest, with_subject
 from finetune.evaluate import scored
-from tests.pipeline.realdata import answers, gsm8k_records, ingest, with_subject
 
 MODEL = "support-bot"
 pytestmark = pytest.mark.slow

@@ -10,9 +10,9 @@ import pytest
 from driftgate.local import local_stack
 from driftgate.local.deployment import REGION
 from driftgate.local.profile import local_training_context
+from driftgate.testing.realdata import alpaca_records, gsm8k_records, ingest
 from functions.common.exceptions import ConflictError
 from tests.notifications import subscribe_inbox
-from tests.pipeline.realdata import alpaca_records, gsm8k_records, ingest
 
 MODEL = "support-bot"
 

@@ -10,8 +10,8 @@ import pytest
 
 from driftgate.local import local_stack
 from driftgate.local.profile import local_training_context
+from driftgate.testing.realdata import alpaca_records, gsm8k_records, ingest
 from tests.notifications import subscribe_inbox
-from tests.pipeline.realdata import alpaca_records, gsm8k_records, ingest
 
 MODEL = "support-bot"
 pytestmark = pytest.mark.slow

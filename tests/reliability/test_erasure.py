@@ -17,10 +17,10 @@ from driftgate.cli import app
 from driftgate.local import local_stack
 from driftgate.local.deployment import REGION, LocalDeployment
 from driftgate.local.template import synthesize
+from driftgate.testing.realdata import alpaca_records, gsm8k_records
 from functions.drift.clusters import _clip
 from functions.drift.reservoir import Reservoir
 from tests.api.test_serve import base_url  # noqa: F401 - fixture
-from tests.pipeline.realdata import alpaca_records, gsm8k_records
 
 MODEL = "support-bot"
 USERS = ("alice", "bob", "carol")

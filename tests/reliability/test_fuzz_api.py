@@ -34,7 +34,7 @@ from schemathesis.generation import GenerationMode
 from driftgate.local import local_stack
 from driftgate.local.deployment import REGION, LocalDeployment
 from driftgate.local.server import make_server
-from tests.pipeline.realdata import alpaca_records, gsm8k_records
+from driftgate.testing.realdata import alpaca_records, gsm8k_records
 
 # Every handler call warns that it published no metric: noise here.
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")

@@ -4,14 +4,15 @@ twice in one batch, re-sent batches, batches whose socket closes before the answ
 are then re-sent). Afterwards S3, DynamoDB, the window aggregates and the clients' answers must
 all count every distinct interaction exactly once. Handlers run one at a time locally (the
 dispatcher's lock), so the concurrency is at the HTTP layer; no timing is asserted here
-(``benchmarks/bench_load.py`` measures it)."""
+(``benchmarks/bench_load.py`` measures it, with the same harness: ``driftgate.testing.load``)."""
 from __future__ import annotations
 
 from collections import Counter
 
 import pytest
 
-from benchmarks.bench_load import Plan, account, make_plan, read_stored, serve_and_load
+from driftgate.testing.audit import account, read_stored
+from driftgate.testing.load import Plan, make_plan, serve_and_load
 
 UNIQUE = 480
 CLIENTS = 8

@@ -17,8 +17,8 @@ from urllib.parse import urlparse
 import boto3
 import pytest
 
+from driftgate.testing.realdata import alpaca_records, gsm8k_records, ingest
 from functions.scoring import find_pii
-from tests.pipeline.realdata import alpaca_records, gsm8k_records, ingest
 
 MODEL = "pii-bot"
 # Fictional or published test values, one real-world format each.

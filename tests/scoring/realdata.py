@@ -2,15 +2,15 @@
 
 ROUGE-L costs ~30 ms per long AlpacaEval answer, so the reference-based tests score every 4th
 instruction (202 of 805, the same instructions for every generator); the full-data numbers come
-from ``python benchmarks/bench_scoring.py`` and ``python -m functions.scoring.agreement``.
+from ``python benchmarks/bench_scoring.py`` and ``python -m benchmarks.agreement``.
 """
 from __future__ import annotations
 
 from functools import cache
 
 from driftgate.paths import data_dir
+from driftgate.testing.realdata import load_alpaca_eval, load_jsonl
 from functions.scoring import ScoreReport, score
-from functions.scoring.agreement import load_alpaca_eval, load_jsonl
 
 SAMPLE_EVERY = 4
 GPT4 = "gpt4_1106_preview"

@@ -7,8 +7,8 @@ from statistics import mean
 import pytest
 from pydantic import ValidationError
 
+from benchmarks.agreement import agreement, judged
 from functions.scoring import Score, ScoreReport, score
-from functions.scoring.agreement import agreement, judged
 from functions.scoring.pack import FLAGS, PENALTIES
 from tests.scoring.realdata import ALPACA, CONCISE, GPT4, MIXTRAL, alpaca, gsm8k, scored_sample
 
@@ -92,7 +92,7 @@ def test_quality_agrees_with_the_judge() -> None:
     kept = judged(r for r, _ in rows)
     qualities = {r["id"]: rep.quality for r, rep in rows}
     result = agreement(kept, [qualities[r["id"]] for r in kept])
-    # Full data (python -m functions.scoring.agreement): Spearman 0.39, pairwise accuracy 0.86.
+    # Full data (python -m benchmarks.agreement): Spearman 0.39, pairwise accuracy 0.86.
     assert result.n_records > 350 and result.n_pairs > 100
     assert result.spearman > 0.25
     assert result.pairwise_accuracy > 0.75

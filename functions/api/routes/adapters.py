@@ -8,7 +8,12 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import TypeAdapter
 
 from functions.api.models import (
-    AdapterAlias, AdapterList, AdapterVersion, ApprovalIn, ProductionAdapter, RetrainStarted,
+    AdapterAlias,
+    AdapterList,
+    AdapterVersion,
+    ApprovalIn,
+    ProductionAdapter,
+    RetrainStarted,
 )
 from functions.api.params import ModelPath, VersionPath
 from functions.registry import service as adapters

@@ -1,14 +1,36 @@
-"""Real interactions from ../shared/data shaped as API records, for pipeline tests and the demo."""
+"""The real data of ../shared/data (``driftgate.paths.data_dir()``) for tests and benchmarks: the
+files as they are (``load_jsonl``, ``load_alpaca_eval``), and interactions shaped as API records
+(``gsm8k_records``, ``alpaca_records``) with the helpers that ingest or vary them."""
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from itertools import islice
+from pathlib import Path
 
 from driftgate.paths import data_dir
 
+ALPACA_EVAL_GENERATORS = (
+    "gpt4_1106_preview",
+    "Mixtral-8x7B-Instruct-v0.1",
+    "Mixtral-8x7B-Instruct-v0.1_concise",
+    "Mixtral-8x7B-Instruct-v0.1_verbose",
+    "alpaca-7b",
+)
 _SHE = frozenset({"she", "her", "hers", "herself"})
 _HE = frozenset({"he", "him", "his", "himself"})
+
+
+def load_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def load_alpaca_eval(generators: Iterable[str] = ALPACA_EVAL_GENERATORS) -> list[dict]:
+    """Every record of ``alpaca_eval/<generator>.jsonl`` for each generator (805 each, in order)."""
+    folder = data_dir() / "alpaca_eval"
+    return [r for g in generators for r in load_jsonl(folder / f"{g}.jsonl")]
 
 
 def answer_key(solution: str) -> str:

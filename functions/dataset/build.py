@@ -38,19 +38,14 @@ from typing import Any
 
 import numpy as np
 
-from finetune.errors import FinetuneInputError
-from finetune.formatting import iter_jsonl, jsonl_files, optional_text
-from finetune.hashing import sha256_files
+from functions.dataset.inputs import DataError, input_sha256, read_records
+from functions.scoring import scrub_pii
 
 MANIFEST_SCHEMA = "driftgate.finetune.dataset/v1"
 _NON_ALNUM = re.compile(r"[^\w]+")
 _NEGATIVE_WORDS = frozenset({"down", "thumbs_down", "thumbsdown", "negative", "bad", "no"})
 _POSITIVE_WORDS = frozenset({"up", "thumbs_up", "thumbsup", "positive", "good", "yes"})
 _MINHASH_PRIME = (1 << 31) - 1  # (a * x + b) stays inside uint64 for x, a < 2**31
-
-
-class DataError(FinetuneInputError):
-    """Input records that cannot make a training set."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +121,11 @@ def feedback_polarity(rating: Any, negative_at_most: float = 0.0) -> int:
 
 
 def _opt_str(record: Mapping[str, Any], key: str, where: str) -> str | None:
-    return optional_text(record, key, where, error=DataError)
+    """A text field: None when absent or blank; a non-string names the field."""
+    value = record.get(key)
+    if value is not None and not isinstance(value, str):
+        raise DataError(f"{where}: field '{key}' must be a string, got {type(value).__name__}", field=key)
+    return value if value and value.strip() else None
 
 
 def _mapping(record: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
@@ -189,8 +188,6 @@ def select_record(record: Mapping[str, Any], where: str, config: DataConfig) -> 
 
 def scrub_row(row: Row) -> bool:
     """Scrub PII in place; True when anything was replaced."""
-    from functions.scoring import scrub_pii
-
     changed = False
     if scrub_pii(row.id) != row.id:
         # A caller's request id is an identifier, not text to learn from: a stable digest keeps
@@ -341,7 +338,7 @@ def build_training_set(
     def records() -> Iterable[tuple[str, Mapping[str, Any]]]:
         for path in inputs:
             empty = True
-            for item in iter_jsonl(path):
+            for item in read_records(path):
                 empty = False
                 yield item
             if empty:
@@ -366,7 +363,7 @@ def build_training_set(
         files[name] = {"file": f"{name}.jsonl", "records": len(split), "sha256": hashlib.sha256(content).hexdigest()}
     manifest = {
         "schema": MANIFEST_SCHEMA,
-        "inputs": [{"name": Path(p).name, "sha256": _input_sha(p)} for p in inputs],
+        "inputs": [{"name": Path(p).name, "sha256": input_sha256(p)} for p in inputs],
         "filters": asdict(config),
         "counts": dict(sorted(counts.items())),
         "train": files["train"],
@@ -375,7 +372,3 @@ def build_training_set(
     }
     (output_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
-
-
-def _input_sha(path: str | Path) -> str:
-    return sha256_files(jsonl_files(path))

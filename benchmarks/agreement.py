@@ -11,7 +11,8 @@ The judge gives ``judge_pref_over_reference``: the probability that an output be
 The reference generator's own records are left out: its output *is* the reference, so its
 quality is 1 and its judge preference 0.5 by construction, which would inflate both numbers.
 
-Regenerate with ``python -m functions.scoring.agreement``.
+Regenerate with ``python -m benchmarks.agreement``. An offline analysis of the scorer on the shared
+data, not part of it: the scorer pack (``functions.scoring``) ships without it.
 """
 from __future__ import annotations
 
@@ -19,31 +20,12 @@ import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from itertools import combinations
-from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from scipy.stats import spearmanr
 
-from driftgate.paths import data_dir
+from driftgate.testing.realdata import load_alpaca_eval
 from functions.scoring.pack import score
-
-ALPACA_EVAL_GENERATORS = (
-    "gpt4_1106_preview",
-    "Mixtral-8x7B-Instruct-v0.1",
-    "Mixtral-8x7B-Instruct-v0.1_concise",
-    "Mixtral-8x7B-Instruct-v0.1_verbose",
-    "alpaca-7b",
-)
-
-
-def load_jsonl(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def load_alpaca_eval(generators: Iterable[str] = ALPACA_EVAL_GENERATORS) -> list[dict]:
-    folder = data_dir() / "alpaca_eval"
-    return [r for g in generators for r in load_jsonl(folder / f"{g}.jsonl")]
 
 
 def judged(records: Iterable[dict]) -> list[dict]:

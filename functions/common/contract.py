@@ -1,0 +1,173 @@
+"""The contract between the stack and the handlers, in one dependency-free module (the standard
+library and our exceptions only).
+
+- ``Settings``: every environment variable a handler reads, with its name, type and default.
+  ``infra/`` builds each function's environment with ``Settings.environment(...)``, which refuses
+  a name that is not a setting (a typo fails the synth instead of falling back to a default),
+  and handlers read ``settings.<name>`` when they need it (never at import: tests and the local
+  mode set the environment after modules load).
+- ``Metric``: the names of the metrics handlers emit and the alarms and dashboard watch.
+- Key builders of the state table (pk ``MODEL#<model>``, one sk shape per kind of item).
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, overload
+
+from functions.common.exceptions import ConfigurationError
+
+T = TypeVar("T")
+
+
+class MissingSetting(ConfigurationError):
+    """A setting without a default that the function's environment does not set."""
+
+    def __init__(self, variable: str) -> None:
+        super().__init__(f"environment variable {variable} is not set")
+        self.variable = variable
+
+
+_REQUIRED: Any = object()
+
+
+@dataclass(frozen=True)
+class Variable(Generic[T]):
+    """One environment variable: read and parsed at each access of ``settings.<name>``."""
+
+    name: str
+    parse: Callable[[str], T]
+    default: T = _REQUIRED
+    format: Callable[[Any], str] = str
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> Variable[T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type) -> T: ...
+
+    def __get__(self, obj: object | None, owner: type) -> T | Variable[T]:
+        if obj is None:
+            return self
+        raw = os.environ.get(self.name)
+        if raw is None:
+            if self.default is _REQUIRED:
+                raise MissingSetting(self.name)
+            return self.default
+        return self.parse(raw)
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    return tuple(name for name in raw.split(",") if name)
+
+
+class Settings:
+    """What a handler may read from its environment (attribute → variable)."""
+
+    interactions_table = Variable("INTERACTIONS_TABLE", str)
+    interactions_user_index = Variable("INTERACTIONS_USER_INDEX", str)
+    state_table = Variable("STATE_TABLE", str)
+    raw_bucket = Variable("RAW_BUCKET", str)
+    artifacts_bucket = Variable("ARTIFACTS_BUCKET", str)
+    state_machine_arn = Variable("STATE_MACHINE_ARN", str)
+    window_hours = Variable("WINDOW_HOURS", int, 24)
+    reservoir_size = Variable("RESERVOIR_SIZE", int, 200)
+    min_window_samples = Variable("MIN_WINDOW_SAMPLES", int, 50)
+    quality_decay_threshold = Variable("QUALITY_DECAY_THRESHOLD", float, 0.1)
+    drift_alpha = Variable("DRIFT_ALPHA", float, 0.05)
+    cooldown_hours = Variable("COOLDOWN_HOURS", int, 24)
+    min_training_records = Variable("MIN_TRAINING_RECORDS", int, 200)
+    min_training_quality = Variable("MIN_TRAINING_QUALITY", float, 0.5)
+    gate_config: Variable[dict[str, Any]] = Variable("GATE_CONFIG", json.loads, {}, json.dumps)
+    monitored_models: Variable[tuple[str, ...]] = Variable("MONITORED_MODELS", _names, (), ",".join)
+    approval_mode = Variable("APPROVAL_MODE", str, "auto")
+    # Where the drift check caches embeddings ("": no cache); /tmp in Lambda, so a warm container
+    # reuses the baseline's vectors.
+    embedding_cache_dir = Variable("EMBEDDING_CACHE_DIR", str, "")
+
+    @classmethod
+    def variables(cls) -> dict[str, Variable[Any]]:
+        return {name: value for name, value in vars(cls).items() if isinstance(value, Variable)}
+
+    @classmethod
+    def environment(cls, **values: Any) -> dict[str, str]:
+        """Environment variables setting ``values`` (attribute names of this class); for ``infra/``."""
+        variables = cls.variables()
+        unknown = sorted(set(values) - set(variables))
+        if unknown:
+            raise TypeError(f"not handler settings: {', '.join(unknown)} (see functions/common/contract.py)")
+        return {variables[name].name: variables[name].format(value) for name, value in values.items()}
+
+    @classmethod
+    def defaults(cls) -> Mapping[str, Any]:
+        return {name: v.default for name, v in cls.variables().items() if v.default is not _REQUIRED}
+
+
+settings = Settings()
+
+
+class Metric:
+    """Metric names (namespace ``METRICS_NAMESPACE``): emitted by handlers, watched by alarms."""
+
+    INTERACTIONS_ACCEPTED = "InteractionsAccepted"
+    INTERACTIONS_DUPLICATE = "InteractionsDuplicate"
+    FEEDBACK = "Feedback"
+    INTERACTIONS_ERASED = "InteractionsErased"
+    QUALITY = "Quality"
+    QUALITY_DELTA = "QualityDelta"
+    DRIFT_P_VALUE = "DriftPValue"
+    PIPELINE_RUNS = "PipelineRuns"
+    GATE_PROMOTE = "GatePromote"
+    GATE_REJECT = "GateReject"
+
+
+METRICS_NAMESPACE = "Driftgate"
+SERVICE_NAME = "driftgate"
+
+# -- the state table's keys -----------------------------------------------------------------
+BASELINE_SK = "BASELINE"
+BASELINE_RESERVOIR_SK = "BASELINE_RESERVOIR"
+TRIGGER_SK = "TRIGGER"
+WINDOW_PREFIX = "WINDOW#"
+RESERVOIR_PREFIX = "RESERVOIR#"
+DRIFT_PREFIX = "DRIFT#"
+RUN_PREFIX = "RUN#"
+VERSION_PREFIX = "VERSION#"
+ALIAS_PREFIX = "ALIAS#"
+
+
+def model_pk(model: str) -> str:
+    return f"MODEL#{model}"
+
+
+def window_sk(start: str) -> str:
+    return f"{WINDOW_PREFIX}{start}"
+
+
+def reservoir_sk(start: str) -> str:
+    return f"{RESERVOIR_PREFIX}{start}"
+
+
+def drift_sk(window_start: str, field: str) -> str:
+    return f"{DRIFT_PREFIX}{window_start}#{field}"
+
+
+def run_sk(recorded_at: str, execution_name: str) -> str:
+    return f"{RUN_PREFIX}{recorded_at}#{execution_name}"
+
+
+def version_sk(version: int) -> str:
+    return f"{VERSION_PREFIX}{version:06d}"
+
+
+def alias_sk(alias: str) -> str:
+    return f"{ALIAS_PREFIX}{alias}"
+
+
+def alias_history_prefix(alias: str) -> str:
+    return f"{ALIAS_PREFIX}{alias}#REV#"
+
+
+def alias_history_sk(alias: str, revision: int) -> str:
+    return f"{alias_history_prefix(alias)}{revision:06d}"
