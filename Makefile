@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20,22
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test synth bench clean
+.PHONY: install demo lint test synth bench clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -29,11 +29,17 @@ node_modules/.installed: package.json package-lock.json
 demo: install
 	$(VENV)/bin/driftgate demo
 
+# Lint and import order (ruff) on all our Python, types (mypy) on what is deployed: functions/,
+# finetune/ and infra/. Settings in pyproject.toml.
+lint: install
+	$(VENV)/bin/ruff check functions finetune infra driftgate benchmarks tests
+	$(VENV)/bin/mypy
+
 # Two workers (CI has two cores); a test module stays on one worker, as its fixtures expect.
 TEST_WORKERS ?= 2
 # One BLAS/OpenMP thread per worker and per training job it starts: two workers already fill two
 # cores, and oversubscribed OpenMP threads spin instead of working.
-test: install
+test: install lint
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 synth: install
@@ -52,4 +58,4 @@ bench: install $(BENCH_VENV)/.installed
 	$(PY) -m benchmarks.run_all
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .driftgate
+	rm -rf $(VENV) node_modules cdk.out .driftgate .mypy_cache .ruff_cache

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from itertools import combinations
-from typing import Callable, Iterable, Sequence
 
 from scipy.stats import spearmanr
 
@@ -59,7 +59,7 @@ def agreement(records: Sequence[dict], qualities: Sequence[float]) -> Agreement:
     rho = float(spearmanr(qualities, prefs).statistic)
 
     by_instruction: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for r, q, p in zip(records, qualities, prefs):
+    for r, q, p in zip(records, qualities, prefs, strict=True):
         by_instruction[_instruction(r)].append((q, p))
     hits = 0.0
     n_pairs = 0

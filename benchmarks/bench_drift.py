@@ -256,7 +256,9 @@ def summarise(tasks, ours, peers) -> list[dict]:
 
 
 def print_tables(rows, timing, threads: int, permutations: int) -> None:
-    fmt = lambda v: "   -  " if v is None else f"{v:6.1%}"  # noqa: E731
+    def fmt(v: float | None) -> str:
+        return "   -  " if v is None else f"{v:6.1%}"
+
     header = f"{'':68s} {'n':>5s} {'runs':>5s}  {'ours':>6s} {'MMD':>6s}  {'runs':>5s} {'alibi':>6s} {'evid.':>6s}"
     print(f"\nRate of drift alarms at alpha {ALPHA} (ours = MMD + descriptors, min-P; MMD = our MMD alone;"
           f" alibi = MMDDrift pytorch; evid. = Evidently default embedding drift), {permutations} permutations")

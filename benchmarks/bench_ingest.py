@@ -17,9 +17,9 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-from benchmarks.bench_scoring import run_pack  # noqa: E402
-from driftgate.local import local_stack  # noqa: E402
-from driftgate.testing.realdata import load_alpaca_eval  # noqa: E402
+from benchmarks.bench_scoring import run_pack
+from driftgate.local import local_stack
+from driftgate.testing.realdata import load_alpaca_eval
 
 BATCH = 100
 

@@ -31,10 +31,10 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-from benchmarks.bench_scoring import run_pack  # noqa: E402
-from driftgate.local import local_stack  # noqa: E402
-from driftgate.testing.audit import problems, read_stored  # noqa: E402
-from driftgate.testing.load import (  # noqa: E402
+from benchmarks.bench_scoring import run_pack
+from driftgate.local import local_stack
+from driftgate.testing.audit import problems, read_stored
+from driftgate.testing.load import (
     LoadResult,
     Plan,
     handled_order,

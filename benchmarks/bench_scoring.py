@@ -17,16 +17,16 @@ import json
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from statistics import mean
-from typing import Callable, Iterable, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # runnable as a plain script
 
-from benchmarks.agreement import agreement, judged  # noqa: E402
-from driftgate.testing.realdata import load_alpaca_eval  # noqa: E402
-from functions.scoring import ScoreReport, score  # noqa: E402
-from functions.scoring.reference import rouge_l  # noqa: E402
+from benchmarks.agreement import agreement, judged
+from driftgate.testing.realdata import load_alpaca_eval
+from functions.scoring import ScoreReport, score
+from functions.scoring.reference import rouge_l
 
 
 def _score_all(records: Sequence[dict], with_reference: bool = True) -> list[ScoreReport]:
@@ -65,7 +65,7 @@ def rouge_speedup(records: Sequence[dict], clock: Callable[[], float] = time.pro
     theirs_s = clock() - start
     return {"pairs": len(pairs), "ours_per_s": round(len(pairs) / ours_s, 1),
             "rouge_score_per_s": round(len(pairs) / theirs_s, 1), "speedup": round(theirs_s / ours_s, 1),
-            "max_abs_diff": max(abs(a - b) for a, b in zip(ours, theirs))}
+            "max_abs_diff": max(abs(a - b) for a, b in zip(ours, theirs, strict=True))}
 
 
 def _timed(records: Sequence[dict], with_reference: bool) -> tuple[list[ScoreReport], float, float]:
@@ -76,7 +76,7 @@ def _timed(records: Sequence[dict], with_reference: bool) -> tuple[list[ScoreRep
 
 def summarise(records: Iterable[dict], reports: Iterable[ScoreReport]) -> dict[str, dict]:
     by_generator: dict[str, list[ScoreReport]] = defaultdict(list)
-    for r, rep in zip(records, reports):
+    for r, rep in zip(records, reports, strict=True):
         by_generator[r["generator"]].append(rep)
     out = {}
     for generator, reps in by_generator.items():
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{generator:38s} quality {stats['mean_quality']:.3f}  rouge_l {stats['mean_rouge_l']:.3f}  "
               f"flags {stats['flag_rates']}")
 
-    quality_of = {r["id"]: rep.quality for r, rep in zip(records, reports)}
+    quality_of = {r["id"]: rep.quality for r, rep in zip(records, reports, strict=True)}
     kept = judged(records)
     agree = agreement(kept, [quality_of[r["id"]] for r in kept])
     print(f"judge agreement: Spearman {agree.spearman:.3f} over {agree.n_records} records, "

@@ -85,11 +85,12 @@ def build_streams(answer_maths: Answerer, healthy_n: int = 160, degraded_n: int 
     healthy_rows = _read(data_dir() / "alpaca_eval" / f"{HEALTHY_GENERATOR}.jsonl")
     degraded_rows = [r for r in _read(data_dir() / "alpaca_eval" / f"{DEGRADED_GENERATOR}.jsonl")
                      if r["prompt_set"] not in HEALTHY_SETS][:degraded_n]
-    healthy = [_record(r, HEALTHY_DAY, r["output"]) for r in healthy_rows if r["prompt_set"] in HEALTHY_SETS][:healthy_n]
+    healthy = [_record(r, HEALTHY_DAY, r["output"])
+               for r in healthy_rows if r["prompt_set"] in HEALTHY_SETS][:healthy_n]
     degraded = [_record(r, DRIFTED_DAY, r["output"]) for r in degraded_rows]
     questions = _read(data_dir() / "gsm8k" / "test.jsonl")[:math_n]
     math = [_record(r, DRIFTED_DAY, output)
-            for r, output in zip(questions, answer_maths([r["prompt"] for r in questions]))]
+            for r, output in zip(questions, answer_maths([r["prompt"] for r in questions]), strict=True)]
     feedback = [{"request_id": r["id"], "rating": -1, "correction": r["reference"]}
                 for r in degraded_rows[:corrections] + questions[:math_corrections]]
     feedback += [{"request_id": r["id"], "rating": -1} for r in degraded_rows[corrections:corrections + thumbs_down]]
@@ -185,7 +186,8 @@ def run_demo(narrator: Narrator | None = None, out_dir: Path | None = None) -> D
             stack.api("POST", "/v1/feedback", item)
         current = stack.api("GET", f"/v1/models/{MODEL}/quality").json()
         before, now = current["baseline"]["mean_quality"], current["current"]["mean_quality"]
-        narrator.detail(f"{accepted} accepted, {len(streams.feedback)} feedback ({sum('correction' in f for f in streams.feedback)} "
+        corrections = sum("correction" in f for f in streams.feedback)
+        narrator.detail(f"{accepted} accepted, {len(streams.feedback)} feedback ({corrections} "
                         f"corrections); window mean quality {now:.3f} vs baseline {before:.3f} "
                         f"(ΔM = {before:.3f} − {now:.3f} = {current['delta']:.3f})")
 
@@ -193,7 +195,8 @@ def run_demo(narrator: Narrator | None = None, out_dir: Path | None = None) -> D
         (check,) = stack.fire_schedule()[0]["checks"]
         for name, report in check["drift"].items():
             narrator.detail(f"{name} drift: {report.get('drift')} (p = {report.get('p_value')}, "
-                            f"MMD² = {report.get('statistic')}, n = {report.get('n_baseline')}/{report.get('n_current')})")
+                            f"MMD² = {report.get('statistic')}, "
+                            f"n = {report.get('n_baseline')}/{report.get('n_current')})")
         narrator.detail(f"quality: baseline mean {check['baseline_quality']:.3f}, window mean "
                         f"{check['current_quality']:.3f}, ΔM = {check['delta']:.3f}")
         narrator.detail(f"decision: {check['status']} — {'; '.join(check['reasons']) or 'no breach'}")

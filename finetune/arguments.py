@@ -8,9 +8,10 @@ import logging
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from transformers import HfArgumentParser
+from transformers.hf_argparser import DataClassType
 
 from finetune.errors import FinetuneInputError
 
@@ -21,9 +22,9 @@ class ArgumentParser(HfArgumentParser):
     silently match a longer flag."""
 
     def __init__(self, dataclass_types: Sequence[type]) -> None:
-        super().__init__(dataclass_types, allow_abbrev=False)
+        super().__init__([DataClassType(t) for t in dataclass_types], allow_abbrev=False)
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise FinetuneInputError(message)
 
 

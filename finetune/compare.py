@@ -38,7 +38,8 @@ class CompareArguments:
         default=None, metadata={"help": "The production adapter (SM_CHANNEL_CHAMPION); omit to compare with the base."})
 
 
-def parse_args(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> tuple[CompareArguments, EvalArguments]:
+def parse_args(argv: list[str] | None = None,
+               environ: dict[str, str] | None = None) -> tuple[CompareArguments, EvalArguments]:
     sm = SageMakerEnv.detect(environ)
     env_defaults: dict[str, Any] = {}
     if sm is not None:
@@ -52,7 +53,8 @@ def parse_args(argv: list[str] | None = None, environ: dict[str, str] | None = N
 
 def main(compare: CompareArguments, evaluation: EvalArguments) -> dict[str, Any]:
     if not compare.challenger:
-        raise FinetuneInputError("--challenger is required (or the SageMaker 'challenger' channel)", field="--challenger")
+        raise FinetuneInputError("--challenger is required (or the SageMaker 'challenger' channel)",
+                                 field="--challenger")
     if evaluation.adapter:
         raise FinetuneInputError("use --challenger/--champion, not --adapter", field="--adapter")
     if not evaluation.output_dir:

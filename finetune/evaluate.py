@@ -62,11 +62,15 @@ class EvalArguments:
     adapter: str | None = field(
         default=None, metadata={"help": "LoRA adapter directory (or one holding model.tar.gz); omit to score the base."}
     )
-    eval_file: str | None = field(default=None, metadata={"aliases": ["--eval"], "help": "Eval JSON Lines (SM_CHANNEL_EVAL)."})
+    eval_file: str | None = field(
+        default=None, metadata={"aliases": ["--eval"], "help": "Eval JSON Lines (SM_CHANNEL_EVAL)."}
+    )
     golden_file: str | None = field(
         default=None, metadata={"aliases": ["--golden"], "help": "Golden-set JSON Lines (SM_CHANNEL_GOLDEN)."}
     )
-    output_dir: str | None = field(default=None, metadata={"help": "Where metrics.json and examples.jsonl go (SM_MODEL_DIR)."})
+    output_dir: str | None = field(
+        default=None, metadata={"help": "Where metrics.json and examples.jsonl go (SM_MODEL_DIR)."}
+    )
     config: str | None = field(default=None, metadata={"help": "YAML or JSON file of flag values."})
     max_length: int = field(default=512, metadata={"help": "Maximum tokens per example for the loss."})
     max_new_tokens: int = field(default=32, metadata={"help": "Greedy generation length (0 skips generation)."})
@@ -96,7 +100,8 @@ def parse_args(argv: list[str] | None = None, environ: dict[str, str] | None = N
 
 def validate(args: EvalArguments) -> None:
     if not args.eval_file and not args.golden_file:
-        raise FinetuneInputError("give --eval and/or --golden (or the SageMaker 'eval'/'golden' channels)", field="--eval")
+        raise FinetuneInputError("give --eval and/or --golden (or the SageMaker 'eval'/'golden' channels)",
+                                 field="--eval")
     if not args.output_dir:
         raise FinetuneInputError("--output_dir is required (or SM_MODEL_DIR)", field="--output_dir")
     for flag, path in (("--eval", args.eval_file), ("--golden", args.golden_file), ("--adapter", args.adapter)):
@@ -118,7 +123,7 @@ def unpack_adapter(path: str | Path) -> Path:
         try:
             archive.extractall(target, filter="data")  # no absolute paths or links out of target
         except TypeError:  # Python without extraction filters (< 3.10.12 / 3.11.4)
-            archive.extractall(target)  # noqa: S202 - our own training job's upload
+            archive.extractall(target)  # our own training job's upload
     return target
 
 
@@ -149,9 +154,10 @@ def scored(prompt: str, output: str | None, reference: str | None) -> dict[str, 
     }
 
 
-def score_rows(examples: Sequence[Example], split: str, losses: Sequence[tuple[float, int]], outputs: Sequence[str | None]) -> list[dict]:
+def score_rows(examples: Sequence[Example], split: str, losses: Sequence[tuple[float, int]],
+               outputs: Sequence[str | None]) -> list[dict]:
     rows = []
-    for example, (loss_sum, n_tokens), output in zip(examples, losses, outputs):
+    for example, (loss_sum, n_tokens), output in zip(examples, losses, outputs, strict=True):
         row = {
             "id": example.id,
             "split": split,
@@ -188,6 +194,7 @@ def summarize(rows: Sequence[dict], losses: Sequence[tuple[float, int]]) -> dict
 def main(args: EvalArguments, progress: Progress | None = None) -> dict[str, Any]:
     """Evaluate and write ``metrics.json`` + ``examples.jsonl``; returns the metrics."""
     validate(args)
+    assert args.output_dir, "validate() checked it"
     from finetune.formatting import load_examples
     from finetune.hashing import sha256_file
     from finetune.modeling import (
@@ -201,8 +208,9 @@ def main(args: EvalArguments, progress: Progress | None = None) -> dict[str, Any
     )
 
     started = time.perf_counter()
-    splits = {name: path for name, path in zip(SPLITS, (args.eval_file, args.golden_file)) if path}
-    examples = {name: load_examples(path, require_target=False, limit=args.max_examples) for name, path in splits.items()}
+    splits = {name: path for name, path in zip(SPLITS, (args.eval_file, args.golden_file), strict=True) if path}
+    examples = {name: load_examples(path, require_target=False, limit=args.max_examples)
+                for name, path in splits.items()}
     adapter = unpack_adapter(args.adapter) if args.adapter else None
     base = resolve_base(args, adapter)
     device = resolve_device(args.device)
@@ -221,11 +229,12 @@ def main(args: EvalArguments, progress: Progress | None = None) -> dict[str, Any
         losses = example_losses(model, features, tokenizer.pad_token_id, batch_size=args.batch_size,
                                 progress=reporter(f"{split}: loss"))
         # An example without a target has no tokens to score: its loss row is empty, not zero.
-        losses = [(s, n) if item.target else (0.0, 0) for (s, n), item in zip(losses, items)]
-        outputs: list[str | None] = [None] * len(items)
+        losses = [(s, n) if item.target else (0.0, 0) for (s, n), item in zip(losses, items, strict=True)]
+        outputs: Sequence[str | None] = [None] * len(items)
         if args.max_new_tokens:
             outputs = generate(model, tokenizer, [item.prompt for item in items], max_new_tokens=args.max_new_tokens,
-                               max_length=args.max_length, batch_size=args.batch_size, progress=reporter(f"{split}: generate"))
+                               max_length=args.max_length, batch_size=args.batch_size,
+                               progress=reporter(f"{split}: generate"))
         rows = score_rows(items, split, losses, outputs)
         summaries[split] = summarize(rows, losses)
         all_rows.extend(rows)

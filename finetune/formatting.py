@@ -159,7 +159,8 @@ def pad_batch(features: Sequence[Mapping[str, Sequence[int]]], pad_token_id: int
     import torch
 
     width = max(len(f["input_ids"]) for f in features)
-    batch: dict[str, list[list[int]]] = {key: [] for key in features[0] if key in ("input_ids", "attention_mask", "labels")}
+    batch: dict[str, list[list[int]]] = {key: [] for key in features[0]
+                                         if key in ("input_ids", "attention_mask", "labels")}
     fill = {"input_ids": pad_token_id, "attention_mask": 0, "labels": IGNORE_INDEX}
     for feature in features:
         for key in batch:

@@ -83,8 +83,11 @@ def load_causal_lm(
             str(name_or_path), dtype=dtype, trust_remote_code=trust_remote_code
         )
     except OSError as exc:
-        raise FinetuneInputError(f"cannot load base model {name_or_path!r}: {exc}", field="model_name_or_path") from None
-    return model.to(device)
+        raise FinetuneInputError(f"cannot load base model {name_or_path!r}: {exc}",
+                                 field="model_name_or_path") from None
+    # transformers decorates PreTrainedModel.to with functools.wraps(Module.to), which mypy types
+    # as an unbound function (self expected as the first argument).
+    return model.to(device)  # type: ignore[arg-type]
 
 
 def is_adapter_dir(path: str | Path) -> bool:
@@ -147,10 +150,11 @@ def example_losses(
         logits = model(**batch).logits.float()
         shifted = labels[:, 1:]
         token_loss = torch.nn.functional.cross_entropy(
-            logits[:, :-1].reshape(-1, logits.size(-1)), shifted.reshape(-1), ignore_index=IGNORE_INDEX, reduction="none"
+            logits[:, :-1].reshape(-1, logits.size(-1)), shifted.reshape(-1), ignore_index=IGNORE_INDEX,
+            reduction="none",
         ).view(shifted.shape)
         counts = (shifted != IGNORE_INDEX).sum(dim=1)
-        results.extend(zip(token_loss.sum(dim=1).tolist(), counts.tolist()))
+        results.extend(zip(token_loss.sum(dim=1).tolist(), counts.tolist(), strict=True))
         if progress:
             progress(len(results), len(features))
     model.train(was_training)
@@ -181,7 +185,8 @@ def generate(
     prompt_budget = max(max_length - max_new_tokens, 8)
     for start in range(0, len(prompts), batch_size):
         features = [{"input_ids": ids, "attention_mask": [1] * len(ids)}
-                    for ids in (encode_prompt(tokenizer, p, prompt_budget) for p in prompts[start : start + batch_size])]
+                    for ids in (encode_prompt(tokenizer, p, prompt_budget)
+                                for p in prompts[start : start + batch_size])]
         batch = {k: v.to(device) for k, v in pad_batch(features, tokenizer.pad_token_id, left=True).items()}
         generated = model.generate(
             **batch,

@@ -45,7 +45,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, cast
 
 if __package__ in (None, ""):
     # Run as a script (SageMaker's `python finetune/train.py`): import the package from the
@@ -88,18 +88,21 @@ class ScriptArguments:
     )
     checkpoint_dir: str | None = field(
         default=None,
-        metadata={"help": "Where checkpoints go (default: /opt/ml/checkpoints in SageMaker, else <output-dir>/checkpoints)."},
+        metadata={"help": "Where checkpoints go "
+                          "(default: /opt/ml/checkpoints in SageMaker, else <output-dir>/checkpoints)."},
     )
 
 
 @dataclass
 class ModelArguments:
     model_name_or_path: str | None = field(
-        default=None, metadata={"help": "Base model: a Hugging Face id or a local directory (default: SM_CHANNEL_MODEL)."}
+        default=None,
+        metadata={"help": "Base model: a Hugging Face id or a local directory (default: SM_CHANNEL_MODEL)."},
     )
     tokenizer_name_or_path: str | None = field(default=None, metadata={"help": "Tokenizer, if not the base model's."})
     dtype: str = field(
-        default="auto", metadata={"help": "Weights dtype: auto (bf16 on a capable GPU, else float32), float32, bfloat16, float16."}
+        default="auto",
+        metadata={"help": "Weights dtype: auto (bf16 on a capable GPU, else float32), float32, bfloat16, float16."},
     )
     trust_remote_code: bool = field(default=False, metadata={"help": "Allow custom model code from the hub."})
     use_peft: bool = field(default=True, metadata={"help": "Train a LoRA adapter; false trains all weights."})
@@ -114,7 +117,8 @@ class ModelArguments:
     def __post_init__(self) -> None:
         # SageMaker hyperparameters arrive as one string: accept "q_proj,v_proj".
         if self.lora_target_modules:
-            self.lora_target_modules = [m.strip() for item in self.lora_target_modules for m in item.split(",") if m.strip()]
+            self.lora_target_modules = [m.strip() for item in self.lora_target_modules
+                                        for m in item.split(",") if m.strip()]
 
 
 @dataclass
@@ -186,7 +190,7 @@ def parse_args(argv: list[str] | None = None, environ: Mapping[str, str] | None 
 def validate(script_args: ScriptArguments, model_args: ModelArguments, training_args: SFTConfig) -> None:
     """Fail before any model is loaded: missing inputs, out-of-range values, conflicting flags."""
 
-    def fail(message: str, flag: str) -> None:
+    def fail(message: str, flag: str) -> NoReturn:
         raise FinetuneInputError(message, field=flag)
 
     if not script_args.train_file:
@@ -195,7 +199,7 @@ def validate(script_args: ScriptArguments, model_args: ModelArguments, training_
         fail("--output-dir is required (or SM_MODEL_DIR)", "--output-dir")
     if not model_args.model_name_or_path:
         fail("--model_name_or_path is required (or the SageMaker 'model' channel)", "--model_name_or_path")
-    for flag, path in (("--train", script_args.train_file), ("--eval", script_args.eval_file)):
+    for path in (script_args.train_file, script_args.eval_file):
         if path:
             jsonl_files(path)  # raises for a missing file or an empty channel directory
     if script_args.eval_file and Path(script_args.eval_file).resolve() == Path(script_args.train_file).resolve():
@@ -257,6 +261,7 @@ def _load_trainable(model_args: ModelArguments, training_args: SFTConfig) -> tup
 
     from finetune.modeling import load_causal_lm, load_tokenizer, resolve_dtype
 
+    assert model_args.model_name_or_path, "validate() checked it"
     device = training_args.device
     if device.type == "cpu":
         training_args.dataloader_pin_memory = False  # pinning needs an accelerator; it only warns
@@ -287,6 +292,7 @@ def main(
 ) -> TrainResult:
     """Train and save; ``environ`` (default ``os.environ``) says whether this is a SageMaker job."""
     validate(script_args, model_args, training_args)
+    assert script_args.train_file and training_args.output_dir, "validate() checked them"
 
     import datasets
     from transformers import Trainer, set_seed
@@ -303,7 +309,8 @@ def main(
     set_seed(training_args.seed)
 
     train_examples = load_examples(script_args.train_file, limit=script_args.max_train_samples)
-    eval_examples = load_examples(script_args.eval_file, limit=script_args.max_eval_samples) if script_args.eval_file else []
+    eval_examples = (load_examples(script_args.eval_file, limit=script_args.max_eval_samples)
+                     if script_args.eval_file else [])
     logger.info("data: %d train, %d eval examples", len(train_examples), len(eval_examples))
 
     tokenizer, model = _load_trainable(model_args, training_args)
@@ -348,7 +355,7 @@ def main(
         logger.info("resuming from %s", resume)
     outcome = trainer.train(resume_from_checkpoint=resume)
     training_args.output_dir = str(output_dir)
-    model = trainer.model
+    model = cast(Any, trainer.model)  # a PreTrainedModel or PeftModel; the Trainer types it as any Module
     after = losses()
     logger.info("loss after: %s", after)
 
@@ -365,7 +372,8 @@ def main(
         "base_model": model_args.model_name_or_path,
         "base_model_revision": getattr(model.config, "_commit_hash", None),
         "dataset": {
-            "train": {"files": [f.name for f in train_files], "sha256": sha256_files(train_files), "examples": len(train_examples)},
+            "train": {"files": [f.name for f in train_files], "sha256": sha256_files(train_files),
+                      "examples": len(train_examples)},
             "eval": {"files": [f.name for f in eval_files], "sha256": sha256_files(eval_files) if eval_files else None,
                      "examples": len(eval_examples)},
         },
@@ -388,7 +396,8 @@ def main(
     return TrainResult(output_dir=output_dir, manifest=manifest, model=model)
 
 
-def _hyperparameters(script_args: ScriptArguments, model_args: ModelArguments, training_args: SFTConfig, model: Any) -> dict:
+def _hyperparameters(script_args: ScriptArguments, model_args: ModelArguments, training_args: SFTConfig,
+                     model: Any) -> dict:
     peft_config = getattr(model, "peft_config", {}).get("default")
     targets = sorted(peft_config.target_modules) if peft_config and not isinstance(peft_config.target_modules, str) \
         else getattr(peft_config, "target_modules", None)

@@ -77,7 +77,7 @@ class Settings:
             raise ValueError("driftgate:min_window_samples >= 2, window_hours >= 1, cooldown_hours >= 0")
 
     @classmethod
-    def from_node(cls, node: Node) -> "Settings":
+    def from_node(cls, node: Node) -> Settings:
         """Read each field from context; ``-c`` values arrive as strings, so they are coerced."""
         values: dict[str, Any] = {}
         for setting in fields(cls):

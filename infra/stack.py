@@ -95,7 +95,8 @@ class DriftgateStack(Stack):
             rate_limit=settings.api_rate_limit, burst_limit=settings.api_burst_limit, enable_waf=settings.enable_waf,
             account_logging_role=settings.api_gateway_account_logging_role,
         )
-        self.schedule = DriftSchedule(self, "Schedule", target=self.drift_check.function, expression=settings.drift_schedule)
+        self.schedule = DriftSchedule(self, "Schedule", target=self.drift_check.function,
+                                      expression=settings.drift_schedule)
         self._grant()
         self.monitoring = Monitoring(
             self, "Monitoring", api=self.api.rest_api,

@@ -1,9 +1,13 @@
-"""Shared test set-up: offline model hubs, quiet jsii, fake AWS credentials for moto, and one
-synthesized template for every local-mode test."""
+"""Shared test set-up: offline model hubs, quiet jsii, fake AWS credentials for moto, one
+synthesized template for every local-mode test, the served API, and the real records of
+../shared/data as files (``read_records``, ``write_jsonl``)."""
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +24,26 @@ for key, value in {
     "AWS_DEFAULT_REGION": "us-east-1",
 }.items():
     os.environ[key] = value
+
+ALPACA = ("alpaca_eval", "Mixtral-8x7B-Instruct-v0.1.jsonl")
+GSM8K = ("gsm8k", "test.jsonl")
+
+
+def read_records(*parts: str, limit: int | None = None, start: int = 0) -> list[dict[str, Any]]:
+    from driftgate.paths import data_dir
+
+    path = data_dir().joinpath(*parts)
+    if not path.is_file():
+        pytest.fail(f"shared data missing: {path} (see ../shared/data/README.md)")
+    with path.open(encoding="utf-8") as handle:
+        records = [json.loads(line) for line in handle if line.strip()]
+    return records[start : start + limit if limit else None]
+
+
+def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +69,16 @@ def tiny_base():
     from finetune.base_model import baseline_records, build_tiny_base
 
     return build_tiny_base(tiny_base_cache(), baseline_records(data_dir()))
+
+
+@pytest.fixture
+def base_url(local: Any) -> Iterator[str]:
+    """``driftgate serve``'s HTTP server on loopback, in front of the test's local stack."""
+    from driftgate.local.server import make_server
+
+    server = make_server(local, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()

@@ -172,11 +172,13 @@ def test_every_kind_of_wrong_way_import_is_reported_with_its_place(tmp_path: Pat
         "functions/scoring/__init__.py": "",
         "functions/scoring/agreement.py": "import json\n\nfrom driftgate.paths import data_dir\n",
         "functions/drift/__init__.py": "",
-        "functions/drift/embedder.py": "def f():\n    import importlib\n    importlib.import_module('driftgate.paths')\n",
+        "functions/drift/embedder.py": ("def f():\n    import importlib\n"
+                                        "    importlib.import_module('driftgate.paths')\n"),
         "functions/dataset.py": "from finetune.data import build\n",
         "finetune/__init__.py": "",
         "finetune/base_model.py": "def f():\n    from driftgate.paths import state_dir\n",
-        "finetune/evaluate.py": "import functions\nfrom functions import scoring\nfrom functions.scoring.pack import score\n",
+        "finetune/evaluate.py": ("import functions\nfrom functions import scoring\n"
+                                 "from functions.scoring.pack import score\n"),
         "finetune/data.py": "from functions.drift import embedder\n",
         "infra/__init__.py": "",
         "infra/stack.py": "from functions.common import contract\nimport benchmarks.bench_load\n",
@@ -186,7 +188,8 @@ def test_every_kind_of_wrong_way_import_is_reported_with_its_place(tmp_path: Pat
         "benchmarks/__init__.py": "",
         "benchmarks/bench_load.py": "from tests.reliability.test_load import plan\n",
         "tests/__init__.py": "",
-        "tests/test_promote.py": "from functions.pipeline.promote import lambda_handler\nimport benchmarks.bench_load\n",
+        "tests/test_promote.py": ("from functions.pipeline.promote import lambda_handler\n"
+                                  "import benchmarks.bench_load\n"),
         "app.py": "import driftgate.cli\n",
     })
     assert wrong_way_imports(tmp_path) == sorted([
@@ -194,7 +197,8 @@ def test_every_kind_of_wrong_way_import_is_reported_with_its_place(tmp_path: Pat
         "benchmarks/bench_load.py:1: imports tests.reliability.test_load: benchmarks/ must not import tests",
         "driftgate/testing.py:1: imports tests.pipeline: driftgate/ must not import tests",
         "finetune/base_model.py:2: imports driftgate.paths: finetune/ must not import driftgate",
-        "finetune/data.py:1: imports functions.drift.embedder: finetune/ may import only functions.scoring of functions/",
+        "finetune/data.py:1: imports functions.drift.embedder: "
+        "finetune/ may import only functions.scoring of functions/",
         "functions/dataset.py:1: imports finetune.data: functions/ must not import finetune",
         "functions/drift/embedder.py:3: imports driftgate.paths: functions/ must not import driftgate",
         "functions/interactions/models.py:1: imports functions.api.models: only functions/api/ imports functions.api",

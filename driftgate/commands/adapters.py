@@ -22,12 +22,13 @@ def list_adapters(model: str = typer.Argument(..., help="Model name."), url: str
     for v in body["versions"]:
         gate = v.get("gate") or {}
         marker = " ◀ production" if v["version"] == production else ""
-        table.add_row(f"{v['version']}{marker}", str(gate.get("decision")),
-                      f"{gate.get('mean_improvement', 0):.3f} [{gate.get('ci_low', 0):.3f}, {gate.get('ci_high', 0):.3f}]",
+        gain = f"{gate.get('mean_improvement', 0):.3f} [{gate.get('ci_low', 0):.3f}, {gate.get('ci_high', 0):.3f}]"
+        table.add_row(f"{v['version']}{marker}", str(gate.get("decision")), gain,
                       str(v.get("approval")), v["sha256"][:12], v["created_at"])
     console.print(table)
     for h in body["history"]:
-        console.print(f"  rev {h['revision']}: {h['from_version']} → {h['to_version']} ({h['reason']} by {h['actor']}, {h['at']})")
+        console.print(f"  rev {h['revision']}: {h['from_version']} → {h['to_version']} "
+                      f"({h['reason']} by {h['actor']}, {h['at']})")
 
 
 @adapters_app.command("promote")

@@ -51,9 +51,9 @@ class RichNarrator(Narrator):
                 table.add_column(column)
             for v in body["versions"]:
                 gate = v.get("gate") or {}
-                table.add_row(str(v["version"]), str(gate.get("decision")),
-                              f"{gate.get('mean_improvement', 0):.3f} [{gate.get('ci_low', 0):.3f}, {gate.get('ci_high', 0):.3f}]",
-                              v["sha256"][:12], v["created_at"])
+                gain = (f"{gate.get('mean_improvement', 0):.3f} "
+                        f"[{gate.get('ci_low', 0):.3f}, {gate.get('ci_high', 0):.3f}]")
+                table.add_row(str(v["version"]), str(gate.get("decision")), gain, v["sha256"][:12], v["created_at"])
             self.console.print(table)
             history = Table(title="production alias history", title_justify="left")
             for column in ("revision", "from", "to", "reason", "by", "at"):

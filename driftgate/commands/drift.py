@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ import typer
 USAGE_ERROR = 2
 
 
-class FieldChoice(str, Enum):
+class FieldChoice(StrEnum):
     prompt = "prompt"
     output = "output"
 

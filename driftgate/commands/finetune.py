@@ -19,7 +19,8 @@ USAGE_ERROR = 2
 # Flags of finetune/train.py and finetune/evaluate.py, as this CLI spells them.
 _CLI_FLAGS = {
     "--train": "--data", "data": "--data", "prompt": "--data", "output": "--data", "id": "--data",
-    "response": "--data", "--eval": "--data", "--model_name_or_path": "--base-model", "model_name_or_path": "--base-model",
+    "response": "--data", "--eval": "--data",
+    "--model_name_or_path": "--base-model", "model_name_or_path": "--base-model",
     "--lora_r": "--lora-r", "--lora_alpha": "--lora-alpha", "--lora_dropout": "--lora-dropout",
     "--max_length": "--max-length", "config": "--config", "--adapter": "--adapter", "adapter": "--adapter",
     "--golden": "--golden", "min_records": "--min-records", "eval_fraction": "--eval-fraction",
@@ -95,11 +96,14 @@ def finetune(
     lora_alpha: int | None = typer.Option(None, "--lora-alpha", min=1, help="LoRA alpha (default 32)."),
     lora_dropout: float | None = typer.Option(None, "--lora-dropout", min=0.0, max=1.0, help="Default 0.05."),
     min_quality: float = typer.Option(0.5, "--min-quality", min=0.0, max=1.0, help="Drop records scored below this."),
-    eval_fraction: float = typer.Option(0.1, "--eval-fraction", min=0.0, max=1.0, help="Share of records held out (by id hash)."),
+    eval_fraction: float = typer.Option(0.1, "--eval-fraction", min=0.0, max=1.0,
+                                        help="Share of records held out (by id hash)."),
     min_records: int = typer.Option(16, "--min-records", min=2, help="Fail when fewer records survive filtering."),
     seed: int = typer.Option(42, "--seed", help="Training seed."),
-    base_steps: int = typer.Option(200, "--base-steps", min=0, help="Pretraining steps of the tiny base (no --base-model)."),
-    config: Path | None = typer.Option(None, "--config", exists=True, dir_okay=False, help="Training flags file (YAML/JSON)."),
+    base_steps: int = typer.Option(200, "--base-steps", min=0,
+                                   help="Pretraining steps of the tiny base (no --base-model)."),
+    config: Path | None = typer.Option(None, "--config", exists=True, dir_okay=False,
+                                       help="Training flags file (YAML/JSON)."),
     as_json: bool = typer.Option(False, "--json", help="Print the adapter manifest as one JSON line."),
 ) -> None:
     """Build a training set from DATA and train a LoRA adapter on it."""
@@ -176,7 +180,8 @@ def finetune(
 
 
 def evaluate(
-    adapter: Path | None = typer.Option(None, "--adapter", exists=True, help="LoRA adapter directory (omit: the base alone)."),
+    adapter: Path | None = typer.Option(None, "--adapter", exists=True,
+                                        help="LoRA adapter directory (omit: the base alone)."),
     data: Path | None = typer.Option(None, "--data", exists=True, help="Eval set, JSON Lines."),
     golden: Path | None = typer.Option(None, "--golden", exists=True, help="Golden set, JSON Lines."),
     base_model: str | None = typer.Option(None, "--base-model", help="Base model; default: the one the adapter names."),

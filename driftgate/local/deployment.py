@@ -88,7 +88,7 @@ class LocalDeployment:
         self._suffix = uuid.uuid4().hex[:8]
 
     # -- deployment ------------------------------------------------------------------------
-    def deploy(self) -> "LocalDeployment":
+    def deploy(self) -> LocalDeployment:
         creators: dict[str, Callable[[str, dict[str, Any]], None]] = {
             "AWS::KMS::Key": self._kms_key,
             "AWS::IAM::Role": self._iam_role,
@@ -162,7 +162,8 @@ class LocalDeployment:
             if "KMSMasterKeyID" in rule["ServerSideEncryptionByDefault"]:
                 default["KMSMasterKeyID"] = rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]
             s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [{
-                "ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": rule.get("BucketKeyEnabled", False)}]})
+                "ApplyServerSideEncryptionByDefault": default,
+                "BucketKeyEnabled": rule.get("BucketKeyEnabled", False)}]})
         self._set(logical_id, name, Arn=f"arn:aws:s3:::{name}", DomainName=f"{name}.s3.amazonaws.com")
 
     def _table(self, logical_id: str, props: dict[str, Any]) -> None:
@@ -289,7 +290,8 @@ class LocalDeployment:
             input=json.dumps(execution_input),
         )["executionArn"]
 
-    def wait(self, execution_arn: str, timeout_s: float = 600, on_state: Callable[[str], None] | None = None) -> ExecutionResult:
+    def wait(self, execution_arn: str, timeout_s: float = 600,
+             on_state: Callable[[str], None] | None = None) -> ExecutionResult:
         """Polls until the execution ends, reporting each state as it is entered."""
         sfn = boto3.client("stepfunctions", region_name=REGION)
         seen: list[str] = []
@@ -315,7 +317,8 @@ class LocalDeployment:
 
 
 @contextmanager
-def local_stack(template: dict[str, Any] | None = None, context: dict[str, Any] | None = None) -> Iterator[LocalDeployment]:
+def local_stack(template: dict[str, Any] | None = None,
+                context: dict[str, Any] | None = None) -> Iterator[LocalDeployment]:
     """Starts moto, deploys the stack (synthesized unless a template is given) and dispatches
     Lambda invocations to the real handlers until the block ends. IAM is enforced: each handler
     signs as its function's role (see :mod:`driftgate.local.iam`)."""

@@ -7,9 +7,10 @@ import os
 import threading
 import traceback
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 from unittest import mock
 
 from aws_lambda_powertools.metrics import base as metrics_base

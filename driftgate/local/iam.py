@@ -179,7 +179,7 @@ def _authorize(response: Any, resource: str = "*") -> None:
 class _ScopedRequest(IAMRequest):
     """moto's IAM request, also for checks whose resource is unknown (``None``): the action alone."""
 
-    def check_action_permitted(self, resource: str | None) -> None:  # type: ignore[override]
+    def check_action_permitted(self, resource: str | None) -> None:
         if resource is not None or self._action == "sts:GetCallerIdentity":  # the latter needs no permission
             return super().check_action_permitted(resource or "*")
         permitted = False

@@ -21,14 +21,14 @@ class Resolver:
     attributes: dict[tuple[str, str], Any] = field(default_factory=dict)
     mappings: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # the template's Mappings
 
-    def pseudo(self) -> dict[str, str]:
+    def pseudo(self) -> dict[str, str | None]:
         return {
             "AWS::Region": self.region,
             "AWS::AccountId": self.account,
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::StackName": "Driftgate",
-            "AWS::NoValue": None,  # type: ignore[dict-item]
+            "AWS::NoValue": None,
         }
 
     def ref(self, name: str) -> Any:

@@ -27,7 +27,8 @@ def make_server(stack: LocalDeployment, host: str = "127.0.0.1", port: int = 800
             url = urlsplit(self.path)
             if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
                 # Unread chunks would be parsed as the next request: refuse and close.
-                self._send(411, {"message": "chunked request bodies are not supported: send Content-Length"}, close=True)
+                self._send(411, {"message": "chunked request bodies are not supported: send Content-Length"},
+                           close=True)
                 return
             try:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -56,7 +57,7 @@ def make_server(stack: LocalDeployment, host: str = "127.0.0.1", port: int = 800
             try:
                 response = stack.api(self.command, url.path, raw_body=text, headers=headers,
                                      query=dict(parse_qsl(url.query)) or None)
-            except Exception:  # noqa: BLE001 - the handler failed (a Lambda error): API Gateway answers 502
+            except Exception:  # the handler failed (a Lambda error): API Gateway answers 502
                 self._send(502, {"message": "Internal server error"})
                 return
             self._send(response.status, response.body, headers=response.headers)
@@ -86,7 +87,7 @@ def make_server(stack: LocalDeployment, host: str = "127.0.0.1", port: int = 800
             self._send(405, {"message": f"method {self.command} is not supported; use one of {', '.join(METHODS)}"},
                        headers={"Content-Type": "application/json", "Allow": ", ".join(METHODS)}, close=True)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        def log_message(self, format: str, *args: Any) -> None:  # the stdlib's signature
             pass
 
     return ThreadingHTTPServer((host, port), ApiGatewayHandler)

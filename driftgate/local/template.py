@@ -10,7 +10,7 @@ from typing import Any
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20,22")
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
-from infra.app import STACK_NAME, build_app  # noqa: E402
+from infra.app import STACK_NAME, build_app
 
 
 def synthesize(context: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -43,7 +43,8 @@ def quality_chart(data: dict[str, Any]) -> str | None:
     if not quality:
         return None
     feedback = [Point(_epoch(w["start"]), w["mean_feedback"],
-                      f"{when(w['start'])}: mean feedback {num(w['mean_feedback'])} from {w.get('feedback_n', 0)} ratings")
+                      f"{when(w['start'])}: mean feedback {num(w['mean_feedback'])} "
+                      f"from {w.get('feedback_n', 0)} ratings")
                 for w in windows if isinstance(w.get("mean_feedback"), (int, float))]
     series = [Series("quality", "mean quality", BLUE, quality)]
     if feedback:
@@ -62,7 +63,8 @@ def quality_chart(data: dict[str, Any]) -> str | None:
 
 def drift_alpha(data: dict[str, Any]) -> float | None:
     """The alpha of the latest check (the threshold the detector uses now)."""
-    alphas = [d["report"]["alpha"] for d in data.get("drift") or [] if isinstance(d.get("report", {}).get("alpha"), (int, float))]
+    alphas = [d["report"]["alpha"] for d in data.get("drift") or []
+              if isinstance(d.get("report", {}).get("alpha"), (int, float))]
     return alphas[-1] if alphas else None
 
 
@@ -101,7 +103,8 @@ def gate_chart(runs: list[dict[str, Any]]) -> str | None:
         return None
     points = [Point(_epoch(run["recorded_at"]), gate["mean_improvement"],
                     f"{when(run['recorded_at'])}: {gate.get('decision', '?')}, improvement "
-                    f"{signed(gate['mean_improvement'])}, CI [{signed(gate.get('ci_low'))}, {signed(gate.get('ci_high'))}]",
+                    f"{signed(gate['mean_improvement'])}, "
+                    f"CI [{signed(gate.get('ci_low'))}, {signed(gate.get('ci_high'))}]",
                     low=gate.get("ci_low"), high=gate.get("ci_high"), emphasis=gate.get("decision") == "promote")
               for run, gate in gated]
     min_gain = (gated[-1][1].get("config") or {}).get("min_gain", 0.0)

@@ -5,7 +5,7 @@ a saved one, so keep additions backwards compatible (the renderer tolerates miss
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from functions.common.contract import (
@@ -60,7 +60,7 @@ def collect_report_data(state: StateRepository, model: str, *, generated_at: str
     data = {
         "schema": SCHEMA,
         "model": model,
-        "generated_at": generated_at or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated_at": generated_at or datetime.now(UTC).isoformat(timespec="seconds"),
         "source": {"table": getattr(state.table, "name", None)},
         "baseline": _baseline(state.get(pk, BASELINE_SK)),
         "windows": [stats(item) for item in state.query(pk, WINDOW_PREFIX)],

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 MISSING = "—"
@@ -83,7 +83,7 @@ def parse_time(value: Any) -> datetime | None:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def when(value: Any, *, zone: bool = True) -> str:
@@ -92,4 +92,4 @@ def when(value: Any, *, zone: bool = True) -> str:
     moment = parse_time(value)
     if moment is None:
         return MISSING if value in (None, "") else str(value)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M" + (" UTC" if zone else ""))
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M" + (" UTC" if zone else ""))

@@ -65,7 +65,8 @@ def _latest_gate(data: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
 def _header(data: dict[str, Any]) -> Html:
     model = data.get("model") or "unknown model"
     return tag("header", tag("h1", f"driftgate report: {model}"),
-               tag("p", f"Quality, drift, retraining runs and adapter registry, as of {when(data.get('generated_at'))}."))
+               tag("p", "Quality, drift, retraining runs and adapter registry, "
+                        f"as of {when(data.get('generated_at'))}."))
 
 
 def _overview(data: dict[str, Any]) -> Html:
@@ -73,7 +74,8 @@ def _overview(data: dict[str, Any]) -> Html:
     production = data.get("production")
     cards.append(("Production adapter",
                   Html(esc(f"version {production.get('version')}")
-                       + tag("small", f"revision {production.get('revision')}, since {when(production.get('updated_at'))}"))
+                       + tag("small", f"revision {production.get('revision')}, "
+                                      f"since {when(production.get('updated_at'))}"))
                   if production else Html(esc("none yet") + tag("small", "no adapter promoted"))))
     windows = [w for w in data.get("windows") or [] if w.get("n")]
     baseline = (data.get("baseline") or {}).get("mean_quality")
@@ -137,7 +139,8 @@ def _quality(data: dict[str, Any]) -> Html:
 
 def _examples(cluster: dict[str, Any]) -> Html:
     source = cluster.get("examples_from") or "?"
-    items = [tag("li", _clip(text), " ", tag("span", f"({source})", class_="from")) for text in cluster.get("examples") or []]
+    items = [tag("li", _clip(text), " ", tag("span", f"({source})", class_="from"))
+             for text in cluster.get("examples") or []]
     return tag("ul", *items, class_="examples") if items else esc(None)
 
 
@@ -253,9 +256,11 @@ def _runs(data: dict[str, Any]) -> Html:
     return _section(
         "runs", "Pipeline runs",
         tag("p", f"Every run of the retrain state machine ({len(runs)}), newest first.", class_="lead"),
-        table(["finished (UTC)", "execution", "status", "trigger", "data", "gate (Δ loss, CI)", "version", "detail"], rows),
+        table(["finished (UTC)", "execution", "status", "trigger", "data", "gate (Δ loss, CI)", "version", "detail"],
+              rows),
         _figure(gate_chart(runs), "Mean per-example eval-loss improvement of the challenger over the champion, "
-                "with its bootstrap confidence interval; filled markers: the gate said promote (a reviewer may still reject).",
+                "with its bootstrap confidence interval; filled markers: the gate said promote "
+                "(a reviewer may still reject).",
                 "No run reached the gate yet."),
     )
 
@@ -306,24 +311,28 @@ def _registry(data: dict[str, Any]) -> Html:
     if versions:
         rows = [(tag("span", v.get("version"), " ", badge("production", "info")
                      if v.get("version") == production.get("version") else "", class_="nowrap"),
-                 tag("span", when(v.get("created_at"), zone=False), class_="nowrap"), _gate_cell(v.get("gate")), v.get("approval") or "—",
+                 tag("span", when(v.get("created_at"), zone=False), class_="nowrap"), _gate_cell(v.get("gate")),
+                 v.get("approval") or "—",
                  _loss(v.get("training"), "eval"), _loss(v.get("training"), "train"), v.get("base_model") or "—",
                  tag("code", str(v.get("sha256") or "")[:12] or "—", title=v.get("sha256")),
                  tag("code", v.get("s3_uri") or "—", class_="uri"))
                 for v in reversed(versions)]
-        versions_html = table(["version", "registered (UTC)", "gate", "approval", "eval loss", "train loss", "base model",
-                               "sha256", "artifact"], rows, numeric=(0,))
+        versions_html = table(["version", "registered (UTC)", "gate", "approval", "eval loss", "train loss",
+                               "base model", "sha256", "artifact"], rows, numeric=(0,))
     else:
         versions_html = empty("No data yet: no adapter version is registered.")
     current = (tag("p", f"production → version {production.get('version')} (revision {production.get('revision')}, "
                         f"updated {when(production.get('updated_at'))}).", class_="lead")
-               if production else tag("p", "production points to no adapter yet (the base model serves).", class_="lead"))
+               if production
+               else tag("p", "production points to no adapter yet (the base model serves).", class_="lead"))
     history_html = table(
         ["revision", "moved at (UTC)", "from", "to", "actor", "reason"],
-        [(h.get("revision"), when(h.get("at"), zone=False), h.get("from_version") if h.get("from_version") is not None else "—",
+        [(h.get("revision"), when(h.get("at"), zone=False),
+          h.get("from_version") if h.get("from_version") is not None else "—",
           h.get("to_version"), _actor(h.get("actor")), h.get("reason") or "—") for h in reversed(history)],
         numeric=(0, 2, 3)) if history else empty("No data yet: the production alias never moved.")
-    return _section("registry", "Adapter registry", tag("h3", f"Versions ({len(versions)}), newest first" if versions else "Versions"),
+    versions_title = f"Versions ({len(versions)}), newest first" if versions else "Versions"
+    return _section("registry", "Adapter registry", tag("h3", versions_title),
                     versions_html, tag("h3", "Production alias history"), current, history_html)
 
 

@@ -56,7 +56,8 @@ ul.examples { margin: 0; padding-left: 18px; }
 ul.examples li { margin: 0 0 4px; max-width: 56ch; }
 ul.examples .from { color: var(--muted); font-size: 12px; }
 ul.reasons { margin: 4px 0 0; padding-left: 18px; }
-.empty { padding: 14px 16px; border: 1px dashed var(--line); border-radius: 8px; color: var(--muted); background: #fcfcfd; }
+.empty { padding: 14px 16px; border: 1px dashed var(--line); border-radius: 8px; color: var(--muted);
+  background: #fcfcfd; }
 details { margin: 8px 0; }
 details > summary { cursor: pointer; color: var(--info); }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 8px 0; }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 from typing import Literal
 
@@ -136,7 +136,8 @@ def time_chart(chart_id: str, title: str, description: str, series: Sequence[Ser
     out = [f'<svg id="{escape(chart_id)}" class="chart" viewBox="0 0 {width} {height}" width="{width}" '
            f'height="{height}" role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" '
            f'xmlns="http://www.w3.org/2000/svg">',
-           f'<title id="{chart_id}-title">{escape(title)}</title><desc id="{chart_id}-desc">{escape(description)}</desc>',
+           f'<title id="{chart_id}-title">{escape(title)}</title>'
+           f'<desc id="{chart_id}-desc">{escape(description)}</desc>',
            f'<rect class="plot" x="{MARGIN_LEFT}" y="{MARGIN_TOP}" width="{plot_w}" height="{plot_h}"/>']
     for tick in y_axis.ticks:
         y = sy(tick)
@@ -146,7 +147,7 @@ def time_chart(chart_id: str, title: str, description: str, series: Sequence[Ser
     ticks, time_fmt = _time_ticks(t0, t1)
     for tick in ticks:
         x = sx(tick)
-        label = datetime.fromtimestamp(tick, tz=timezone.utc).strftime(time_fmt)
+        label = datetime.fromtimestamp(tick, tz=UTC).strftime(time_fmt)
         out.append(f'<line class="grid" x1="{_num(x)}" x2="{_num(x)}" y1="{MARGIN_TOP}" y2="{MARGIN_TOP + plot_h}"/>'
                    f'<text class="tick" x="{_num(x)}" y="{MARGIN_TOP + plot_h + 18}" text-anchor="middle">'
                    f'{escape(label)}</text>')

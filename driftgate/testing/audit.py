@@ -129,7 +129,8 @@ def problems(plan: Plan, result: LoadResult, stored: Stored) -> list[str]:
     if max(books.accepted.values(), default=1) > 1:
         found.append("an id was accepted by two responses")
     if not books.unreported <= result.lost_ids:
-        found.append(f"ids no answer accepted, outside unanswered batches: {sorted(books.unreported - result.lost_ids)[:5]}")
+        unanswered = sorted(books.unreported - result.lost_ids)[:5]
+        found.append(f"ids no answer accepted, outside unanswered batches: {unanswered}")
     found += [f"{name}: {value}" for name, value in (("non-200 responses", books.bad_status),
               ("responses with accepted + duplicates != batch size", books.bad_totals),
               ("records a resend accepted", books.resend_accepted)) if value]

@@ -257,7 +257,7 @@ def quiet_disconnects(server: ThreadingHTTPServer) -> ThreadingHTTPServer:
         if not isinstance(sys.exc_info()[1], ConnectionError):
             report(request, client_address)
 
-    server.handle_error = handle_error  # type: ignore[method-assign]
+    server.handle_error = handle_error  # type: ignore[method-assign]  # this server's own, on purpose
     return server
 
 

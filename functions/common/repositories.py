@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -16,7 +16,7 @@ from functions.common.contract import model_pk, run_sk, settings
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def to_dynamo(value: Any) -> Any:
@@ -47,7 +47,8 @@ class StateRepository:
         item = self.table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
         return from_dynamo(item) if item else None
 
-    def query(self, pk: str, sk_prefix: str, *, newest_first: bool = False, limit: int | None = None) -> list[dict[str, Any]]:
+    def query(self, pk: str, sk_prefix: str, *, newest_first: bool = False,
+              limit: int | None = None) -> list[dict[str, Any]]:
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(sk_prefix),
             "ScanIndexForward": not newest_first,

@@ -87,7 +87,7 @@ class Row:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        row = {"id": self.id, "prompt": self.prompt, "response": self.response, "origin": self.origin}
+        row: dict[str, Any] = {"id": self.id, "prompt": self.prompt, "response": self.response, "origin": self.origin}
         for key in ("reference", "source", "quality"):
             if getattr(self, key) is not None:
                 row[key] = getattr(self, key)
@@ -244,7 +244,8 @@ class NearDuplicateIndex:
     def _band_keys(self, items: np.ndarray) -> list[tuple[int, bytes]]:
         hashed = (self.a * (items[None, :] % _MINHASH_PRIME) + self.b) % _MINHASH_PRIME
         signature = hashed.min(axis=1)
-        return [(i, signature[i * self.rows : (i + 1) * self.rows].tobytes()) for i in range(len(signature) // self.rows)]
+        return [(i, signature[i * self.rows : (i + 1) * self.rows].tobytes())
+                for i in range(len(signature) // self.rows)]
 
     def add_if_new(self, items: np.ndarray) -> bool:
         """Insert ``items`` unless a stored set is a near duplicate; True when inserted."""
@@ -292,8 +293,8 @@ def split_fraction(record_id: str, salt: str) -> float:
 
 def split_rows(rows: Sequence[Row], config: DataConfig) -> tuple[list[Row], list[Row]]:
     fractions = [split_fraction(row.id, config.split_salt) for row in rows]
-    train = [row for row, f in zip(rows, fractions) if f >= config.eval_fraction]
-    evals = [row for row, f in zip(rows, fractions) if f < config.eval_fraction]
+    train = [row for row, f in zip(rows, fractions, strict=True) if f >= config.eval_fraction]
+    evals = [row for row, f in zip(rows, fractions, strict=True) if f < config.eval_fraction]
     if not evals:
         # Small sets can miss the eval side by chance: take the id nearest to it (still a pure
         # function of the ids, so still deterministic).
@@ -356,7 +357,7 @@ def build_training_set(
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    files = {}
+    files: dict[str, dict[str, Any]] = {}
     for name, split in (("train", train), ("eval", evals)):
         content = _jsonl_bytes(split)
         (output_dir / f"{name}.jsonl").write_bytes(content)

@@ -71,14 +71,14 @@ def cluster_shifts(
     for cluster in range(k):
         delta = float(shares_c[cluster] - shares_b[cluster])
         grew = delta > 0
-        side = (current, labels_c, current_texts) if grew else (data, labels_b, baseline_texts)
+        embeddings, labels, texts = (current, labels_c, current_texts) if grew else (data, labels_b, baseline_texts)
         shifts.append(
             ClusterShift(
                 cluster=cluster,
                 share_baseline=float(shares_b[cluster]),
                 share_current=float(shares_c[cluster]),
                 delta=delta,
-                examples=_examples(*side, cluster, centroids[cluster], n_examples),
+                examples=_examples(embeddings, labels, texts, cluster, centroids[cluster], n_examples),
                 examples_from="current" if grew else "baseline",
             )
         )

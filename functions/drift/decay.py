@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -44,7 +45,8 @@ def quality_decay(
     so that a noisy small window cannot trip the threshold alone.
     """
     base, cur = _finite(baseline_quality), _finite(current_quality)
-    common = dict(threshold=threshold, min_samples=min_samples, n_baseline=base.size, n_current=cur.size)
+    common: dict[str, Any] = dict(threshold=threshold, min_samples=min_samples, n_baseline=base.size,
+                                  n_current=cur.size)
     if min(base.size, cur.size) < min_samples:
         return QualityDecay(
             breach=False,

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from functions.drift.report import TestKind
+
 Descriptors = dict[str, np.ndarray]
 FLAG_PREFIX = "flag:"
 
@@ -123,7 +125,7 @@ def rate_gap_for_masks(flags: np.ndarray, masks: np.ndarray) -> np.ndarray:
     return np.abs(hits_x / n_x - (flags.sum() - hits_x) / n_y)
 
 
-def descriptor_stats(values: np.ndarray, masks: np.ndarray) -> tuple[str, np.ndarray]:
+def descriptor_stats(values: np.ndarray, masks: np.ndarray) -> tuple[TestKind, np.ndarray]:
     """The test that fits the descriptor (KS or rate gap) and its statistic per labelling."""
     if values.dtype == bool:
         return "rate-gap", rate_gap_for_masks(values, masks)

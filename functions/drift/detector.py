@@ -9,7 +9,7 @@ family-wise false-alarm rate at ``alpha``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Sized
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,7 @@ from functions.drift.mmd import (
     squared_distances,
 )
 from functions.drift.permutation import minp_adjust, permutation_masks
-from functions.drift.report import DriftReport, Field, TestResult
+from functions.drift.report import DriftReport, Field, TestKind, TestResult
 
 METHOD = "mmd-rbf-perm+ks-minp"
 MIN_SAMPLES = 10  # per window: below this neither the kernel nor a KS test says anything
@@ -40,7 +40,7 @@ class DriftInputError(ValueError):
     """The windows cannot be tested as given (too few records, a record without the field)."""
 
 
-def _check_sizes(baseline: Sequence, current: Sequence) -> None:
+def _check_sizes(baseline: Sized, current: Sized) -> None:
     for name, window in (("baseline", baseline), ("current", current)):
         if len(window) < MIN_SAMPLES:
             raise DriftInputError(f"the {name} window has {len(window)} records; at least {MIN_SAMPLES} are needed")
@@ -99,7 +99,8 @@ def compare_windows(
     pooled = np.concatenate([baseline.embeddings, current.embeddings])
     d2 = squared_distances(pooled)
     bandwidth = median_heuristic(d2)
-    names, kinds, stats = ["mmd"], ["mmd-rbf"], [mmd2_for_masks(rbf_kernel(d2, bandwidth), masks)]
+    names, stats = ["mmd"], [mmd2_for_masks(rbf_kernel(d2, bandwidth), masks)]
+    kinds: list[TestKind] = ["mmd-rbf"]
     desc_b, desc_c = align_descriptors(baseline.descriptors, current.descriptors)
     for name in desc_b:
         values = np.concatenate([desc_b[name], desc_c[name]])
@@ -122,7 +123,7 @@ def compare_windows(
             current=None if name == "mmd" else summary(desc_c[name]),
             moved=bool(p_adj <= alpha),
         )
-        for name, kind, stat, p, p_adj in zip(names, kinds, stats, raw, adjusted)
+        for name, kind, stat, p, p_adj in zip(names, kinds, stats, raw, adjusted, strict=True)
     ]
     p_value = float(adjusted.min())
     return DriftReport(

@@ -104,9 +104,9 @@ class CachedEmbedder:
         for path in set(paths):
             if path.exists():
                 found[path] = np.fromfile(path, dtype=np.float32)
-        missing = list(dict.fromkeys(t for t, p in zip(texts, paths) if p not in found))
+        missing = list(dict.fromkeys(t for t, p in zip(texts, paths, strict=True) if p not in found))
         if missing:
-            for text, vector in zip(missing, self.inner.embed(missing)):
+            for text, vector in zip(missing, self.inner.embed(missing), strict=True):
                 path = self._path(text)
                 self._write(path, vector)
                 found[path] = vector

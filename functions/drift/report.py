@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, computed_field
 
 Field = Literal["prompt", "output"]
+TestKind = Literal["mmd-rbf", "ks", "rate-gap"]
 
 
 class TestResult(BaseModel):
@@ -15,7 +16,7 @@ class TestResult(BaseModel):
     __test__ = False  # not a pytest class, despite the name
 
     name: str  # "mmd", "chars", "quality", "flag:refusal", ...
-    test: Literal["mmd-rbf", "ks", "rate-gap"]
+    test: TestKind
     statistic: float
     p_value: float  # this test alone (permutation)
     p_adjusted: float  # family-wise (min-P over all tests of the report)
@@ -58,13 +59,14 @@ class DriftReport(BaseModel):
     clusters: list[ClusterShift]  # largest |delta| first
     embedder: str
 
+    # mypy rejects a decorator over @property; pydantic documents this ignore for computed fields.
     @computed_field  # type: ignore[prop-decorator]
     @property
     def p_values(self) -> dict[str, float]:
         """Per-test p-values (each test alone)."""
         return {t.name: t.p_value for t in self.tests}
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # as above
     @property
     def descriptors_moved(self) -> list[str]:
         """Descriptors whose family-wise adjusted p-value is at most alpha, most significant first."""

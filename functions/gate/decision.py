@@ -35,7 +35,7 @@ class GateConfig:
     good_quality: float = 0.5
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any] | None) -> "GateConfig":
+    def from_dict(cls, values: dict[str, Any] | None) -> GateConfig:
         known = {k: v for k, v in (values or {}).items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
@@ -72,7 +72,8 @@ class GateInputError(ValueError):
     """The two evaluations cannot be compared (no shared examples, missing losses)."""
 
 
-def paired_bootstrap_ci(differences: np.ndarray, *, n_bootstrap: int, confidence: float, seed: int) -> tuple[float, float]:
+def paired_bootstrap_ci(differences: np.ndarray, *, n_bootstrap: int, confidence: float,
+                        seed: int) -> tuple[float, float]:
     """Percentile CI of the mean of paired differences, resampling examples with replacement."""
     rng = np.random.default_rng(seed)
     indices = rng.integers(0, len(differences), size=(n_bootstrap, len(differences)))
@@ -132,12 +133,14 @@ def _regression_guard(name: str, champion: float | None, challenger: float | Non
                  f"challenger {challenger:.4f} vs champion {champion:.4f} ({delta:+.4f}, margin {margin})")
 
 
-def _guards(champion: Sequence[dict[str, Any]], challenger: Sequence[dict[str, Any]], config: GateConfig) -> list[Guard]:
+def _guards(champion: Sequence[dict[str, Any]], challenger: Sequence[dict[str, Any]],
+            config: GateConfig) -> list[Guard]:
     golden = [_mean([float(r["loss"]) for r in rows if r.get("split") == "golden" and r.get("loss") is not None])
               for rows in (champion, challenger)]
     guards = [
         _regression_guard("golden_loss", golden[0], golden[1], config.golden_loss_margin),
-        _regression_guard("refusal_rate", _rate(champion, "refusal"), _rate(challenger, "refusal"), config.refusal_margin),
+        _regression_guard("refusal_rate", _rate(champion, "refusal"), _rate(challenger, "refusal"),
+                          config.refusal_margin),
         _regression_guard("pii_rate", _rate(champion, "pii"), _rate(challenger, "pii"), config.pii_margin),
     ]
     if config.protected_attribute:

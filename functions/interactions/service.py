@@ -1,7 +1,8 @@
 """What the API does with interactions: score and store them once, join feedback, report quality."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Literal
 
 from functions.common.contract import (
     BASELINE_RESERVOIR_SK,
@@ -44,7 +45,7 @@ def score_batch(request: IngestRequest) -> tuple[list[NewInteraction], list[Scor
         if record.request_id in seen:
             continue
         seen.add(record.request_id)
-        moment = record.timestamp or datetime.now(timezone.utc)
+        moment = record.timestamp or datetime.now(UTC)
         candidates.append(_new_interaction(record, report, moment, received_at, hours))
     return candidates, reports
 
@@ -64,8 +65,9 @@ def ingest(request: IngestRequest) -> IngestResponse:
         store.sample([c for c in fresh if c.request_id in inserted], raw_keys, settings.reservoir_size)
 
     results, counted = [], set()
-    for record, report in zip(request.interactions, reports):
-        status = "accepted" if record.request_id in inserted and record.request_id not in counted else "duplicate"
+    for record, report in zip(request.interactions, reports, strict=True):
+        status: Literal["accepted", "duplicate"] = (
+            "accepted" if record.request_id in inserted and record.request_id not in counted else "duplicate")
         counted.add(record.request_id)
         results.append(RecordResult(request_id=record.request_id, status=status, exact_match=report.exact_match,
                                     token_f1=report.token_f1, rouge_l=report.rouge_l, quality=report.quality,
@@ -77,7 +79,7 @@ def ingest(request: IngestRequest) -> IngestResponse:
 def _new_interaction(record: InteractionIn, report: ScoreReport, moment: datetime, received_at: str,
                      hours: int) -> NewInteraction:
     window = window_start(moment, hours)
-    event_time = moment.astimezone(timezone.utc).isoformat()
+    event_time = moment.astimezone(UTC).isoformat()
     scores = report.to_dict()
     item = {
         "request_id": record.request_id, "model": record.model, "adapter_version": record.adapter_version,
@@ -93,7 +95,7 @@ def _new_interaction(record: InteractionIn, report: ScoreReport, moment: datetim
     return NewInteraction(request_id=record.request_id, model=record.model, window=window,
                           item={k: v for k, v in item.items() if v is not None}, raw=raw,
                           quality=report.quality, exact_match=report.exact_match, flags=tuple(report.flags),
-                          day=moment.astimezone(timezone.utc).date().isoformat())
+                          day=moment.astimezone(UTC).date().isoformat())
 
 
 def feedback_score(feedback: FeedbackIn) -> float:
@@ -113,7 +115,8 @@ def add_feedback(feedback: FeedbackIn) -> FeedbackOut:
     stored = {**feedback.model_dump(exclude_none=True), "score": value, "received_at": utc_now()}
     stored.pop("request_id")
     record, first = interaction_store().add_feedback(feedback.request_id, stored, value)
-    return FeedbackOut(request_id=feedback.request_id, model=record["model"], feedback_score=value, first_feedback=first)
+    return FeedbackOut(request_id=feedback.request_id, model=record["model"], feedback_score=value,
+                       first_feedback=first)
 
 
 def quality(model: str) -> QualityOut:

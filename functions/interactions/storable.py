@@ -3,7 +3,7 @@ DynamoDB stores numbers of at most 38 digits with magnitudes in [1e-130, 1e126) 
 most 400 KB; a value past those made the write fail with a 500 instead of a 422 naming it."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import (
@@ -26,7 +26,7 @@ MAX_STORED_INT = 10**38 - 1
 MAX_METADATA_TEXT = 512
 MAX_CORRECTION = 50_000
 # Windows are epoch-aligned datetimes: a timestamp far from today could overflow their arithmetic.
-EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=timezone.utc), datetime(9999, 1, 1, tzinfo=timezone.utc)
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)
 
 
 def _not_an_int(value: object) -> object:

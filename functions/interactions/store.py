@@ -12,7 +12,7 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -130,7 +130,7 @@ class InteractionStore:
             if request_id not in stored or not stored[request_id].owns(raw_keys[request_id]):
                 extra[raw_keys[request_id]].add(request_id)
         for key, ids in sorted(extra.items()):
-            self.raw.edit(key, lambda before, ids=ids: [line for line in before if line["request_id"] not in ids])
+            self.raw.edit(key, partial(_without, ids))
 
     def sample(self, records: list[NewInteraction], raw_keys: dict[str, str], capacity: int) -> None:
         """Offers new records to their window's reservoir (a bounded uniform sample the drift
@@ -143,8 +143,8 @@ class InteractionStore:
             for _attempt in range(RESERVOIR_RETRIES):
                 stored = self.dynamodb.get_item(TableName=self.state_table, Key=key, ConsistentRead=True).get("Item")
                 state = from_dynamo(_deserialize(stored["state"])) if stored else None
-                reservoir = (Reservoir.from_state(state) if state
-                             else Reservoir(capacity, seed=int(hashlib.sha256(f"{model}{window}".encode()).hexdigest()[:8], 16)))
+                seed = int(hashlib.sha256(f"{model}{window}".encode()).hexdigest()[:8], 16)
+                reservoir = Reservoir.from_state(state) if state else Reservoir(capacity, seed=seed)
                 seen_before = reservoir.seen
                 reservoir.extend({"request_id": r.request_id, "raw_key": raw_keys[r.request_id]} for r in group)
                 put: dict[str, Any] = {
@@ -288,6 +288,11 @@ def _build(region_name: str | None, interactions_table: str, state_table: str, r
         s3=client("s3"),
         interactions_table=interactions_table, state_table=state_table, raw_bucket=raw_bucket,
     )
+
+
+def _without(ids: set[str], lines: list[Line]) -> list[Line]:
+    """The lines of the records other than ``ids``."""
+    return [line for line in lines if line["request_id"] not in ids]
 
 
 def interaction_store() -> InteractionStore:

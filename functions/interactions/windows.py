@@ -1,7 +1,7 @@
 """Aggregation windows: which window an interaction falls in, and a window's statistics."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from functions.common.contract import WINDOW_PREFIX, reservoir_sk, window_sk
@@ -15,7 +15,7 @@ def window_start(moment: datetime, window_hours: int) -> str:
     """Windows are aligned to the epoch, so every writer agrees on the boundaries."""
     seconds = window_hours * 3600
     epoch = int(moment.timestamp()) // seconds * seconds
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat()
+    return datetime.fromtimestamp(epoch, tz=UTC).isoformat()
 
 
 def stats(item: dict[str, Any]) -> dict[str, Any]:

@@ -70,15 +70,17 @@ def check_model(model: str, embedder: Any = None) -> CheckResult:
     baseline = repos.state.get(pk, BASELINE_SK)
     if not baseline:
         return CheckResult(model=model, status="no-baseline", detail="no baseline frozen yet")
-    windows = [w for w in repos.state.query(pk, WINDOW_PREFIX, newest_first=True, limit=2) if w["sk"] != baseline["window_sk"]]
+    windows = [w for w in repos.state.query(pk, WINDOW_PREFIX, newest_first=True, limit=2)
+               if w["sk"] != baseline["window_sk"]]
     if not windows:
         return CheckResult(model=model, status="no-window", detail="no window newer than the baseline")
     window = windows[0]
     n = int(window.get("n", 0))
+    baseline_quality = float(baseline["sum_quality"]) / max(int(baseline["n"]), 1)
+    current_quality = float(window["sum_quality"]) / max(n, 1)
+    delta = baseline_quality - current_quality
     result = CheckResult(model=model, status="healthy", window=window["start"], n=n,
-                         baseline_quality=float(baseline["sum_quality"]) / max(int(baseline["n"]), 1),
-                         current_quality=float(window["sum_quality"]) / max(n, 1))
-    result.delta = result.baseline_quality - result.current_quality
+                         baseline_quality=baseline_quality, current_quality=current_quality, delta=delta)
     min_samples = settings.min_window_samples
     if n < min_samples:
         return result.model_copy(update={"status": "insufficient-samples"})
@@ -90,7 +92,7 @@ def check_model(model: str, embedder: Any = None) -> CheckResult:
     decay = quality_decay(_quality(base_records), _quality(current_records), threshold=threshold,
                           min_samples=min(min_samples, 30))
     result.decay = decay.model_dump(mode="json")
-    reasons = [f"quality decay: ΔM = {result.delta:.3f} > {threshold}"] if result.delta > threshold else []
+    reasons = [f"quality decay: ΔM = {delta:.3f} > {threshold}"] if delta > threshold else []
     for field in FIELDS:
         try:
             report = detect_drift(base_records, current_records, field, embedder=embedder, alpha=alpha / len(FIELDS))
@@ -105,7 +107,7 @@ def check_model(model: str, embedder: Any = None) -> CheckResult:
     result.reasons = reasons
     if not reasons:
         return result
-    trigger = "quality_decay" if result.delta > threshold else "drift"
+    trigger = "quality_decay" if delta > threshold else "drift"
     summary = {"window": window["start"], "reasons": reasons, "delta": result.delta,
                "baseline_quality": result.baseline_quality, "current_quality": result.current_quality,
                "p_values": {f: r.get("p_value") for f, r in result.drift.items()}}

@@ -27,6 +27,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         for field, report in check.drift.items():
             if "p_value" in report:
                 emit(Metric.DRIFT_P_VALUE, report["p_value"], model=check.model, field=field)
+    summary_keys = ("drift", "p_value", "statistic", "method", "n_baseline", "n_current", "error")
     return {"checks": [c.model_dump(mode="json", exclude={"drift"}) | {
-        "drift": {f: {k: r.get(k) for k in ("drift", "p_value", "statistic", "method", "n_baseline", "n_current", "error")}
-                  for f, r in c.drift.items()}} for c in checks]}
+        "drift": {f: {k: r.get(k) for k in summary_keys} for f, r in c.drift.items()}} for c in checks]}

@@ -6,7 +6,7 @@ release it (its own module, so that they import nothing that starts executions).
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
 
@@ -19,7 +19,7 @@ MAX_RUN = timedelta(hours=12)
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def guard_key(model: str) -> dict[str, str]:
@@ -39,7 +39,8 @@ def claim(repos: Repositories, model: str, reason: str, at: datetime) -> None:
         if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
         current = repos.state.get(**guard_key(model)) or {}
-        raise ConflictError(f"a retrain of {model} is running or cooling down until {current.get('busy_until')}") from None
+        raise ConflictError(
+            f"a retrain of {model} is running or cooling down until {current.get('busy_until')}") from None
 
 
 def release(repos: Repositories, model: str) -> str:

@@ -63,8 +63,12 @@ class ArtifactStore:
         """The files of a SageMaker ``model.tar.gz``, by path inside the archive."""
         bucket, key = split_s3_uri(uri)
         body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        files: dict[str, bytes] = {}
         with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as tar:
-            return {m.name.removeprefix("./"): tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+            for member in tar.getmembers():
+                if member.isfile() and (handle := tar.extractfile(member)) is not None:
+                    files[member.name.removeprefix("./")] = handle.read()
+        return files
 
 
 @lru_cache(maxsize=8)

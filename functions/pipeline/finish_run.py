@@ -13,55 +13,45 @@ from functions.common.contract import Metric
 from functions.common.metrics import emit
 from functions.common.repositories import repositories
 from functions.monitor.run_guard import release
+from functions.pipeline.models import FinishInput, RunOutcome, RunState
 
 logger = Logger()
 tracer = Tracer()
 
 
-class RunState(BaseModel):
-    """The parts of the state machine's state a finished run reports (absent on early exits)."""
-
-    model: str
-    status: str
-    reason: str = "manual"
-    report: dict[str, Any] | None = None  # the scheduled check's breach (ΔM with both means, p-values)
-    dataset: dict[str, Any] | None = None
-    gate: dict[str, Any] | None = None
-    registered: dict[str, Any] | None = None
-    promoted: dict[str, Any] | None = None
-
-
-class FinishInput(BaseModel):
-    execution_arn: str
-    state: RunState
-
-
 def summary(state: RunState) -> str:
     parts = [f"driftgate retrain for {state.model}: {state.status} (trigger: {state.reason})."]
     if state.gate:
-        parts.append(f"Gate: {state.gate.get('decision')}, eval-loss improvement {state.gate.get('mean_improvement', 0):.4f} "
-                     f"CI [{state.gate.get('ci_low', 0):.4f}, {state.gate.get('ci_high', 0):.4f}].")
+        parts.append(f"Gate: {state.gate.decision}, eval-loss improvement {state.gate.mean_improvement:.4f} "
+                     f"CI [{state.gate.ci_low:.4f}, {state.gate.ci_high:.4f}].")
     if state.registered:
-        parts.append(f"Adapter version {state.registered.get('version')} registered.")
+        parts.append(f"Adapter version {state.registered.version} registered.")
     if state.promoted:
-        parts.append(f"production -> version {state.promoted.get('version')}.")
-    elif state.dataset and not state.dataset.get("enough", True):
-        parts.append(state.dataset.get("message", ""))
+        parts.append(f"production -> version {state.promoted.version}.")
+    elif state.dataset and not state.dataset.enough:
+        parts.append(state.dataset.message)
     return " ".join(parts)
+
+
+def as_json(payload: BaseModel | None) -> dict[str, Any] | None:
+    return payload.model_dump(mode="json") if payload is not None else None
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    run = FinishInput.model_validate(event)
+    return finish(FinishInput.model_validate(event)).model_dump(mode="json")
+
+
+def finish(run: FinishInput) -> RunOutcome:
     state = run.state
+    version = state.registered.version if state.registered else None
     repos = repositories()
     repos.state.record_run(state.model, run.execution_arn, state.status, reason=state.reason,
-                           trigger=state.report or None, dataset=state.dataset, gate=state.gate,
-                           version=(state.registered or {}).get("version"))
+                           trigger=state.report or None, dataset=as_json(state.dataset), gate=as_json(state.gate),
+                           version=version)
     cooldown_until = release(repos, state.model)
     emit(Metric.PIPELINE_RUNS, 1, unit=MetricUnit.Count, status=state.status)
-    return {"status": state.status, "model": state.model, "execution_arn": run.execution_arn,
-            "version": (state.registered or {}).get("version"),
-            "promoted_version": (state.promoted or {}).get("version"),
-            "gate": state.gate, "cooldown_until": cooldown_until, "message": summary(state)}
+    return RunOutcome(status=state.status, model=state.model, execution_arn=run.execution_arn, version=version,
+                      promoted_version=state.promoted.version if state.promoted else None, gate=state.gate,
+                      cooldown_until=cooldown_until, message=summary(state))

@@ -7,21 +7,16 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from functions.common.contract import Metric
 from functions.common.metrics import emit
 from functions.gate.config import gate_config
 from functions.gate.decision import decide
 from functions.pipeline.artifacts import artifact_store
+from functions.pipeline.models import GateInput, GateOutput
 
 logger = Logger()
 tracer = Tracer()
-
-
-class GateInput(BaseModel):
-    model: str
-    evaluation_uri: str
 
 
 def rows(files: dict[str, bytes], who: str) -> list[dict[str, Any]]:
@@ -36,9 +31,9 @@ def rows(files: dict[str, bytes], who: str) -> list[dict[str, Any]]:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = GateInput.model_validate(event)
     files = artifact_store().read_tarball(request.evaluation_uri)
-    decision = decide(rows(files, "champion"), rows(files, "challenger"), gate_config()).to_dict()
-    emit(Metric.GATE_PROMOTE if decision["decision"] == "promote" else Metric.GATE_REJECT, 1, unit=MetricUnit.Count,
+    decision = decide(rows(files, "champion"), rows(files, "challenger"), gate_config())
+    gate = GateOutput.model_validate(decision.to_dict())
+    emit(Metric.GATE_PROMOTE if gate.decision == "promote" else Metric.GATE_REJECT, 1, unit=MetricUnit.Count,
          model=request.model)
-    logger.info("gate decision", extra={"model": request.model, "decision": decision["decision"],
-                                        "reasons": decision["reasons"]})
-    return decision
+    logger.info("gate decision", extra={"model": request.model, "decision": gate.decision, "reasons": gate.reasons})
+    return gate.model_dump(mode="json")

@@ -1,21 +1,276 @@
-"""The payloads the retrain state machine passes between its tasks."""
+"""The payloads the retrain state machine passes between its tasks (``infra/components/pipeline.py``).
+
+Each Lambda task validates its event with its input model and answers with its output model's
+``model_dump(mode="json")``; Step Functions puts that answer at the task's ``ResultPath`` (``$.dataset``,
+``$.gate``, ``$.registered``, …), where later states read it by JSONPath. ``TASKS`` names the models of
+every task state, and ``tests/pipeline/test_task_models.py`` checks every JSONPath the synthesized
+definition reads against them, so renaming a field breaks a test instead of a run.
+
+Output models forbid unknown fields: a handler that starts returning a new key fails its tests until
+the model says so. Input models ignore keys they do not read. Where a payload is open-ended (the
+gate's configuration, a breach report, an execution's raw input), the stable fields are modelled and
+the rest is a ``dict[str, Any]`` field.
+"""
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+ModelName = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:/-]+$")]
 
+
+class TaskOutput(BaseModel):
+    """What a task returns: exactly these fields, each one always present in the JSON."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- the execution's input ($) --------------------------------------------------------------------
 class PipelineInput(BaseModel):
-    """What starts a run: from the drift check, the API's manual retrain, or the console."""
+    """What starts a run: from the drift check, the API's manual retrain, or the console. The
+    state machine reads ``$.model`` and ``$.reason``; FinishRun reads the ``report`` too."""
 
-    model_config = ConfigDict(extra="allow")
-
-    model: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:/-]+$")
+    model: ModelName
     reason: str = "manual"
+    # The scheduled check's breach (ΔM with both means, p-values) or who asked for a manual run.
+    report: dict[str, Any] = Field(default_factory=dict)
+
+
+# -- PrepareDataset → $.dataset ---------------------------------------------------------------------
+class PrepareDatasetInput(BaseModel):
+    model: ModelName
+    reason: str = "manual"
+    run_id: str | None = None  # the execution's name; a direct invocation falls back to its request id
+
+
+class Champion(TaskOutput):
+    """The adapter ``production`` points to when the run starts: what the challenger is compared with."""
+
+    version: int
+    s3_uri: str
+
+
+class DatasetManifest(TaskOutput):
+    """The summary of the dataset's manifest a version records (the whole one is at ``manifest_uri``)."""
+
+    counts: dict[str, int]  # records kept and dropped at each step, and the sizes of the splits
+    sha256: str  # of the train and eval files together
+
+
+class DatasetCounts(TaskOutput):
+    """What PrepareDataset answers either way."""
+
+    model: str
+    available_records: int  # stored interactions, erased ones left out
+    required_records: int
+    champion: Champion | None
+
+
+class DatasetReady(DatasetCounts):
+    enough: Literal[True]
+    train_uri: str  # S3 prefixes, the training jobs' channels
+    eval_uri: str
+    golden_uri: str
+    manifest_uri: str
+    manifest: DatasetManifest
+    message: str
+
+
+class NotEnoughData(DatasetCounts):
+    """Too little data is not an error: the run ends ``SKIPPED``."""
+
+    enough: Literal[False]
+    message: str
+
+
+DatasetOutput = Annotated[DatasetReady | NotEnoughData, Field(discriminator="enough")]
+
+
+# -- Train / EvaluateVsChampion / EvaluateVsBase → $.training, $.evaluation ---------------------------
+class ModelArtifacts(BaseModel):
+    s3_model_artifacts: str = Field(alias="S3ModelArtifacts")
+
+
+class TrainingJobResult(BaseModel):
+    """The part of SageMaker's DescribeTrainingJob a training task keeps (its ``ResultSelector``,
+    ``infra/components/training.py``): Gate and Register read the job's ``model.tar.gz``."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    training_job_name: str = Field(alias="TrainingJobName")
+    model_artifacts: ModelArtifacts = Field(alias="ModelArtifacts")
+    training_job_status: str = Field(alias="TrainingJobStatus")
+
+
+# -- Gate → $.gate ------------------------------------------------------------------------------------
+class GateInput(BaseModel):
+    model: str
+    evaluation_uri: str  # the evaluation job's model.tar.gz
+
+
+class GuardResult(TaskOutput):
+    name: str
+    champion: float | None  # None: not measured
+    challenger: float | None
+    margin: float
+    passed: bool
+    detail: str
+
+
+class GateOutput(TaskOutput):
+    """``functions.gate.decision.GateDecision``, as the state, the registry and the report keep it."""
+
+    decision: Literal["promote", "reject"]
+    reasons: list[str]
+    n_pairs: int
+    primary_metric: str
+    champion_mean: float
+    challenger_mean: float
+    mean_improvement: float  # champion − challenger: positive is better
+    ci_low: float
+    ci_high: float
+    config: dict[str, Any]  # the GateConfig the decision used (margins, seed, protected attribute…)
+    guards: list[GuardResult]
+
+
+# -- Register → $.registered --------------------------------------------------------------------------
+class RegisterInput(BaseModel):
+    model: str
+    execution_arn: str
+    adapter_uri: str  # the training job's model.tar.gz
+    dataset: DatasetManifest
+    gate: GateOutput
+
+
+class RegisteredVersion(TaskOutput):
+    version: int
+    s3_uri: str
+    sha256: str
+
+
+# -- RequestApproval (manual mode) → $.approval ----------------------------------------------------------
+class ApprovalInput(BaseModel):
+    model: str
+    version: int
+    task_token: str
+
+
+class ApprovalRequested(TaskOutput):
+    """The Lambda's own answer. A ``waitForTaskToken`` state discards it and waits for the token."""
+
+    waiting: Literal[True] = True
+
+
+class ApprovalDecision(TaskOutput):
+    """What the state receives at ``$.approval``: the output the API's approval sends with
+    ``SendTaskSuccess`` (``functions.registry.service.decide_approval``); a rejection is a
+    ``SendTaskFailure`` (``ApprovalRejected``) instead."""
+
+    approved_by: str
+    comment: str | None
+
+
+# -- Promote → $.promoted -----------------------------------------------------------------------------
+class PromoteInput(BaseModel):
+    model: str
+    version: int
+    actor: str = "pipeline"  # the alias history names it; the pipeline passes its execution ARN
+
+
+class PromotedAlias(TaskOutput):
+    """The ``production`` alias after the move (the registry's alias item)."""
+
+    alias: str
+    model: str
+    version: int
+    revision: int
+    updated_at: str
+    s3_uri: str
+    sha256: str
+
+
+# -- FinishRun → $.outcome (published by NotifyOutcome) ------------------------------------------------
+RunStatus = Literal["PROMOTED", "REJECTED", "REJECTED_BY_REVIEWER", "SKIPPED"]  # the Pass states' $.status
+
+
+class RunState(BaseModel):
+    """The parts of the state machine's whole state (``$``) a finished run reports; those of the
+    later tasks are absent on the early exits."""
+
+    model: ModelName
+    status: RunStatus
+    reason: str = "manual"
+    report: dict[str, Any] | None = None
+    dataset: DatasetOutput | None = None
+    gate: GateOutput | None = None
+    registered: RegisteredVersion | None = None
+    promoted: PromotedAlias | None = None
+
+
+class FinishInput(BaseModel):
+    execution_arn: str
+    state: RunState
+
+
+class RunOutcome(TaskOutput):
+    status: RunStatus
+    model: str
+    execution_arn: str
+    version: int | None  # the version registered, if the run got that far
+    promoted_version: int | None
+    gate: GateOutput | None
+    cooldown_until: str  # ISO 8601: the model's next run may start from then
+    message: str
+
+
+# -- RecordFailure → $.failure (published by NotifyFailure) ----------------------------------------------
+class TaskError(BaseModel):
+    """What a ``Catch`` puts at ``$.error``; a Lambda's ``Cause`` is its JSON error payload."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    error: str = Field(default="Unknown", alias="Error")
+    cause: str = Field(default="", alias="Cause")
 
 
 class FailureInput(BaseModel):
     execution_arn: str
+    # The execution's input, unvalidated: the failure path must record a run whose input was invalid.
     input: dict[str, Any] = Field(default_factory=dict)
-    error: dict[str, Any] = Field(default_factory=dict)
+    error: TaskError = Field(default_factory=lambda: TaskError())
+
+
+class FailureReport(TaskOutput):
+    status: Literal["FAILED"]
+    model: str
+    execution_arn: str
+    error: str
+    cause: str
+    production_moved_to: int | None  # the version this run promoted before failing, if any
+    message: str
+
+
+# -- the task states ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Task:
+    """The payloads of one task state: ``input`` is None for a SageMaker job (the definition builds
+    its request), ``output`` is what the state's ``ResultPath`` receives."""
+
+    input: type[BaseModel] | None
+    output: Any  # a model class, or an annotated union of them
+
+
+TASKS: dict[str, Task] = {
+    "PrepareDataset": Task(PrepareDatasetInput, DatasetOutput),
+    "Train": Task(None, TrainingJobResult),
+    "EvaluateVsChampion": Task(None, TrainingJobResult),
+    "EvaluateVsBase": Task(None, TrainingJobResult),
+    "Gate": Task(GateInput, GateOutput),
+    "Register": Task(RegisterInput, RegisteredVersion),
+    "RequestApproval": Task(ApprovalInput, ApprovalDecision),
+    "Promote": Task(PromoteInput, PromotedAlias),
+    "FinishRun": Task(FinishInput, RunOutcome),
+    "RecordFailure": Task(FailureInput, FailureReport),
+}

@@ -24,7 +24,14 @@ from functions.dataset import DataConfig, DataError, build_training_set
 from functions.gate.config import gate_config
 from functions.interactions.store import interaction_store
 from functions.pipeline.artifacts import artifact_store
-from functions.pipeline.models import PipelineInput
+from functions.pipeline.models import (
+    Champion,
+    DatasetCounts,
+    DatasetManifest,
+    DatasetReady,
+    NotEnoughData,
+    PrepareDatasetInput,
+)
 from functions.registry.store import registry
 
 logger = Logger()
@@ -34,8 +41,8 @@ tracer = Tracer()
 def training_record(record: dict[str, Any], feedback: dict[str, Any] | None) -> dict[str, Any]:
     """A raw interaction in the shape ``functions.dataset`` reads; feedback is reduced to its sign
     (our 0..1 score: at least 0.5 is positive) plus the correction."""
-    out = {key: record[key] for key in ("request_id", "prompt", "output", "reference", "model", "scores", "metadata")
-           if key in record}
+    kept = ("request_id", "prompt", "output", "reference", "model", "scores", "metadata")
+    out: dict[str, Any] = {key: record[key] for key in kept if key in record}
     if feedback:
         out["feedback"] = {"rating": 1 if float(feedback.get("score", 0)) >= 0.5 else -1,
                            "correction": feedback.get("correction")}
@@ -45,8 +52,11 @@ def training_record(record: dict[str, Any], feedback: dict[str, Any] | None) -> 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    run = PipelineInput.model_validate(event)
-    run_id = str(event.get("run_id") or getattr(context, "aws_request_id", "run"))
+    run = PrepareDatasetInput.model_validate(event)
+    return prepare(run, str(run.run_id or getattr(context, "aws_request_id", "run"))).model_dump(mode="json")
+
+
+def prepare(run: PrepareDatasetInput, run_id: str) -> DatasetReady | NotEnoughData:
     artifacts = artifact_store()
     store = interaction_store()
     records = list(artifacts.raw_records(run.model))
@@ -58,11 +68,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     config = DataConfig(min_quality=settings.min_training_quality,
                         min_records=max(2, settings.min_training_records),
                         protected_attributes=(protected,) if protected else ())
-    champion = registry().alias(run.model, "production")
-    result: dict[str, Any] = {"model": run.model, "available_records": len(records),
-                              "required_records": config.min_records,
-                              "champion": ({"version": champion["version"], "s3_uri": champion["s3_uri"]}
-                                           if champion else None)}
+    production = registry().alias(run.model, "production")
+    champion = Champion(version=production["version"], s3_uri=production["s3_uri"]) if production else None
+    counted = dict(DatasetCounts(model=run.model, available_records=len(records),
+                                 required_records=config.min_records, champion=champion))
     workdir = Path(tempfile.mkdtemp(prefix="dataset-"))
     try:
         source = workdir / "interactions.jsonl"
@@ -72,24 +81,24 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             manifest = build_training_set([source], workdir / "out", config) if records else None
         except DataError as error:
             logger.info("not enough data", extra={"model": run.model, "reason": str(error)})
-            return {**result, "enough": False, "message": f"{run.model}: {error}"}
+            return NotEnoughData(**counted, enough=False, message=f"{run.model}: {error}")
         if manifest is None:
-            return {**result, "enough": False, "message": f"{run.model}: no interactions stored"}
+            return NotEnoughData(**counted, enough=False, message=f"{run.model}: no interactions stored")
         prefix = f"datasets/{run.model}/{run_id}"
         golden_key = f"golden/{run.model}/golden.jsonl"
         if not artifacts.exists(golden_key):  # frozen on the first run, reused afterwards
             artifacts.upload_file(workdir / "out" / "eval.jsonl", golden_key)
-        result.update({
-            "enough": True,
-            "train_uri": artifacts.upload_file(workdir / "out" / "train.jsonl", f"{prefix}/train/train.jsonl")
+        return DatasetReady(
+            **counted,
+            enough=True,
+            train_uri=artifacts.upload_file(workdir / "out" / "train.jsonl", f"{prefix}/train/train.jsonl")
             .rsplit("/", 1)[0] + "/",
-            "eval_uri": artifacts.upload_file(workdir / "out" / "eval.jsonl", f"{prefix}/eval/eval.jsonl")
+            eval_uri=artifacts.upload_file(workdir / "out" / "eval.jsonl", f"{prefix}/eval/eval.jsonl")
             .rsplit("/", 1)[0] + "/",
-            "golden_uri": f"s3://{artifacts.artifacts_bucket}/golden/{run.model}/",
-            "manifest_uri": artifacts.upload_file(workdir / "out" / "manifest.json", f"{prefix}/manifest.json"),
-            "manifest": {k: manifest[k] for k in ("counts", "sha256") if k in manifest},
-            "message": f"{run.model}: dataset of {manifest.get('counts', {})} from {len(records)} interactions",
-        })
-        return result
+            golden_uri=f"s3://{artifacts.artifacts_bucket}/golden/{run.model}/",
+            manifest_uri=artifacts.upload_file(workdir / "out" / "manifest.json", f"{prefix}/manifest.json"),
+            manifest=DatasetManifest(counts=manifest["counts"], sha256=manifest["sha256"]),
+            message=f"{run.model}: dataset of {manifest.get('counts', {})} from {len(records)} interactions",
+        )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -5,19 +5,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
+from functions.pipeline.models import PromotedAlias, PromoteInput
 from functions.registry.promotion import promote
 from functions.registry.store import registry
 
 logger = Logger()
 tracer = Tracer()
-
-
-class PromoteInput(BaseModel):
-    model: str
-    version: int
-    actor: str = "pipeline"
 
 
 @logger.inject_lambda_context
@@ -27,7 +21,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     current = registry().alias(request.model)
     history = registry().history(request.model) if current and current["version"] == request.version else []
     if history and history[-1]["actor"] == request.actor:
-        return current  # a retry of this run's own move, which already happened
+        # A retry of this run's own move, which already happened.
+        return PromotedAlias.model_validate(current).model_dump(mode="json")
     alias = promote(request.model, request.version, request.actor)
     logger.info("promoted", extra={"model": request.model, "version": request.version})
-    return alias
+    return PromotedAlias.model_validate(alias).model_dump(mode="json")

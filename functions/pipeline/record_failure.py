@@ -9,29 +9,31 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common.repositories import repositories
 from functions.monitor.run_guard import release
-from functions.pipeline.models import FailureInput
+from functions.pipeline.models import FailureInput, FailureReport, TaskError
 from functions.registry.store import registry
 
 logger = Logger()
 tracer = Tracer()
 
 
-def describe_error(error: dict[str, Any]) -> tuple[str, str]:
+def describe_error(error: TaskError) -> tuple[str, str]:
     """Step Functions' Catch gives ``{"Error", "Cause"}``; a Lambda's Cause is its error payload."""
-    name = str(error.get("Error", "Unknown"))
-    cause = str(error.get("Cause", ""))
+    cause = error.cause
     try:
         payload = json.loads(cause)
-        cause = f"{payload.get('errorType', name)}: {payload.get('errorMessage', cause)}"
+        cause = f"{payload.get('errorType', error.error)}: {payload.get('errorMessage', cause)}"
     except (ValueError, AttributeError):
         pass
-    return name, cause
+    return error.error, cause
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    failure = FailureInput.model_validate(event)
+    return record(FailureInput.model_validate(event)).model_dump(mode="json")
+
+
+def record(failure: FailureInput) -> FailureReport:
     model = str(failure.input.get("model") or "unknown")
     error, cause = describe_error(failure.error)
     repos = repositories()
@@ -42,15 +44,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     production = (f"Production moved to version {moved} by this run before the failure." if moved is not None
                   else "Production adapter unchanged.")
     logger.warning("pipeline run failed", extra={"model": model, "error": error, "cause": cause})
-    return {
-        "status": "FAILED",
-        "model": model,
-        "execution_arn": failure.execution_arn,
-        "error": error,
-        "cause": cause,
-        "production_moved_to": moved,
-        "message": f"driftgate retrain for {model} failed ({error}): {cause}. {production}",
-    }
+    return FailureReport(status="FAILED", model=model, execution_arn=failure.execution_arn, error=error, cause=cause,
+                         production_moved_to=moved,
+                         message=f"driftgate retrain for {model} failed ({error}): {cause}. {production}")
 
 
 def production_moved_by(model: str, execution_arn: str) -> int | None:

@@ -7,10 +7,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from functions.common.exceptions import DriftgateError
 from functions.pipeline.artifacts import artifact_store
+from functions.pipeline.models import RegisteredVersion, RegisterInput
 from functions.registry.store import registry
 
 logger = Logger()
@@ -20,15 +20,6 @@ WEIGHTS = "adapter_model.safetensors"
 
 class AdapterIntegrityError(DriftgateError):
     """The adapter in S3 is not the one training wrote (missing files or a sha256 mismatch)."""
-
-
-class RegisterInput(BaseModel):
-    model: str
-    execution_arn: str
-    adapter_uri: str
-    dataset: dict[str, Any] = {}
-    gate: dict[str, Any]
-    approval_mode: str = "auto"
 
 
 def verify_adapter(files: dict[str, bytes]) -> dict[str, Any]:
@@ -53,17 +44,22 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     earlier = next((v for v in registry().versions(request.model) if v.get("execution_arn") == request.execution_arn),
                    None)
     if earlier is not None:
-        return {"version": earlier["version"], "s3_uri": earlier["s3_uri"], "sha256": earlier["sha256"]}
+        return registered(earlier).model_dump(mode="json")
     version = registry().register(request.model, {
         "s3_uri": request.adapter_uri,
         "sha256": manifest["weights"]["sha256"],
         "base_model": manifest.get("base_model"),
         "training": {k: manifest[k] for k in ("hyperparameters", "seed", "loss", "dataset", "versions",
                                                "global_step") if k in manifest},
-        "dataset": request.dataset,
+        "dataset": request.dataset.model_dump(mode="json"),
         "execution_arn": request.execution_arn,
-        "gate": request.gate,
-        "approval": "pending" if request.gate.get("decision") == "promote" else "not-applicable",
+        "gate": request.gate.model_dump(mode="json"),
+        "approval": "pending" if request.gate.decision == "promote" else "not-applicable",
     })
     logger.info("registered adapter", extra={"model": request.model, "version": version["version"]})
-    return {"version": version["version"], "s3_uri": version["s3_uri"], "sha256": version["sha256"]}
+    return registered(version).model_dump(mode="json")
+
+
+def registered(version: dict[str, Any]) -> RegisteredVersion:
+    """The task's answer, from the registry's version item (which holds much more)."""
+    return RegisteredVersion(version=version["version"], s3_uri=version["s3_uri"], sha256=version["sha256"])

@@ -9,18 +9,12 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
+from functions.pipeline.models import ApprovalInput, ApprovalRequested
 from functions.registry.store import registry
 
 logger = Logger()
 tracer = Tracer()
-
-
-class ApprovalInput(BaseModel):
-    model: str
-    version: int
-    task_token: str
 
 
 @logger.inject_lambda_context
@@ -29,4 +23,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     request = ApprovalInput.model_validate(event)
     registry().await_approval(request.model, request.version, request.task_token)
     logger.info("waiting for approval", extra={"model": request.model, "version": request.version})
-    return {"waiting": True}
+    return ApprovalRequested().model_dump(mode="json")

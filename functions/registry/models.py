@@ -6,13 +6,10 @@ a version is an open record of what its run registered, and the keys a run may l
 absent from the answer, not null (``NotRequired``)."""
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field, with_config
-from typing_extensions import (  # pydantic needs typing_extensions' TypedDict before 3.12
-    NotRequired,
-    TypedDict,
-)
+from typing_extensions import TypedDict  # pydantic needs typing_extensions' TypedDict before 3.12
 
 Approval = Literal["pending", "approved", "rejected", "not-applicable"]
 Stored = ConfigDict(extra="allow")

@@ -75,7 +75,8 @@ class Registry:
     def versions(self, model: str) -> list[dict[str, Any]]:
         return [self._public(i) for i in self.state.query(model_pk(model), VERSION_PREFIX)]
 
-    def set_approval(self, model: str, version: int, status: Literal["approved", "rejected"], actor: str) -> dict[str, Any]:
+    def set_approval(self, model: str, version: int, status: Literal["approved", "rejected"],
+                     actor: str) -> dict[str, Any]:
         try:
             self.state.table.update_item(
                 Key={"pk": model_pk(model), "sk": version_sk(version)},

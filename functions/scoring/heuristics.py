@@ -120,7 +120,7 @@ def distinct_n(tokens: list[str], n: int = 2) -> float:
     total = len(tokens) - n + 1
     if total <= 0:
         return 1.0
-    return len(set(zip(*(tokens[i:] for i in range(n))))) / total
+    return len(set(zip(*(tokens[i:] for i in range(n)), strict=False))) / total
 
 
 SHORT_SPAN = 8  # up to this length, spans are compared as token tuples (exact, and faster)
@@ -143,7 +143,7 @@ def longest_repeated_span(tokens: list[str]) -> int:
 
     def repeats(k: int) -> bool:
         if k <= SHORT_SPAN:  # short spans: C-level tuples beat Python big-int hashing
-            return len(set(zip(*(tokens[i:] for i in range(k))))) < n - k + 1
+            return len(set(zip(*(tokens[i:] for i in range(k)), strict=False))) < n - k + 1
         shift = pow(_HASH_BASE, k, _HASH_MOD)
         grams = {(prefix[i + k] - prefix[i] * shift) % _HASH_MOD for i in range(n - k + 1)}
         return len(grams) < n - k + 1

@@ -122,13 +122,15 @@ class _LayerInstall:
 def _drop_runtime_provided(target: Path, *, requirement_files: Sequence[Path]) -> list[str]:
     """Removes ``RUNTIME_PROVIDED`` from a ``pip install --target`` tree, with the distributions that
     only they required and no requirements file names; answers the names removed."""
-    installed = {canonicalize_name(d.metadata["Name"]): d for d in distributions(path=[str(target)])}
+    installed: dict[str, Distribution] = {canonicalize_name(d.metadata["Name"]): d
+                                          for d in distributions(path=[str(target)])}
     named = [Requirement(line) for path in requirement_files for line in _requirement_lines(path)]
     # The extras anything asks for: the only ones whose requirements pip installed.
     extras: dict[str, set[str]] = {}
     for requirement in [*named, *(Requirement(line) for d in installed.values() for line in d.requires or [])]:
         extras.setdefault(canonicalize_name(requirement.name), set()).update(requirement.extras)
-    requires = {name: _requirements(dist, extras.get(name, set())) for name, dist in installed.items()}
+    requires: dict[str, set[str]] = {name: _requirements(dist, extras.get(name, set()))
+                                     for name, dist in installed.items()}
     keep = {canonicalize_name(requirement.name) for requirement in named}
     dropped = set(RUNTIME_PROVIDED) & installed.keys()
     while True:
@@ -227,7 +229,7 @@ class HandlerFunction(Construct):
         )
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         self.log_group.grant_write(self.role)
-        common = dict(
+        common: dict[str, Any] = dict(
             role=self.role,
             description=description,
             timeout=timeout,

@@ -46,7 +46,8 @@ class RetrainPipeline(Construct):
             })
             .next(self._notify("NotifyFailure", "$.failure"))
             .next(sfn.Fail(self, "Failed", error="RetrainFailed",
-                            cause="A pipeline task failed; the failure notification says why and where production stands"))
+                            cause="A pipeline task failed; the failure notification says why and where "
+                                  "production stands"))
         )
         finish = self._invoke("FinishRun", result_path="$.outcome", payload={
             "execution_arn": sfn.JsonPath.string_at("$$.Execution.Id"),

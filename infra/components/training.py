@@ -194,7 +194,8 @@ class TrainingJobs(Construct):
         iam.Grant.add_to_principal(grantee=grantee, resource_arns=[jobs], actions=[
             "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
             "sagemaker:AddTags"])
-        iam.Grant.add_to_principal(grantee=grantee, actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+        iam.Grant.add_to_principal(grantee=grantee,
+                                   actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
                                    resource_arns=[f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/"
                                                   "StepFunctionsGetEventsForSageMakerTrainingJobsRule"])
-        self.role.grant_pass_role(grantee)
+        self.role.grant_pass_role(grantee.grant_principal)

@@ -4,10 +4,9 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from driftgate.cli import app
-from tests.api.test_serve import base_url  # noqa: F401 - fixture
 
 
-def test_list_promote_rollback(local, base_url) -> None:  # noqa: F811
+def test_list_promote_rollback(local, base_url) -> None:
     with local.environment("Register"):
         from functions.registry.store import registry
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from itertools import islice
+from typing import Any
 
 import boto3
 import pytest
@@ -19,9 +20,14 @@ def real_records(generator: str, n: int, *, start: int = 0, model: str = "suppor
              "metadata": {"prompt_set": row["prompt_set"]}, "timestamp": "2026-11-20T10:00:00Z"} for row in rows]
 
 
+def interactions_table(local) -> Any:
+    table = local.find("AWS::DynamoDB::Table", "StorageInteractions")
+    return boto3.resource("dynamodb", region_name=REGION).Table(table)
+
+
 def stored_counts(local, model: str = "support-bot") -> tuple[int, int, int]:
     """(DynamoDB items, distinct request ids in S3 raw objects, the window's n) for a model."""
-    table = boto3.resource("dynamodb", region_name=REGION).Table(local.find("AWS::DynamoDB::Table", "StorageInteractions"))
+    table = interactions_table(local)
     items = table.scan()["Items"]
     s3 = boto3.client("s3", region_name=REGION)
     bucket = local.find("AWS::S3::Bucket", "StorageRawInteractions")
@@ -46,7 +52,8 @@ def test_accepts_scores_and_stores_real_records(local) -> None:
     assert stored_counts(local) == (20, 20, 20)
     # Raw S3 objects are partitioned by model and day, one JSON line per record, with scores.
     s3 = boto3.client("s3", region_name=REGION)
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=local.find("AWS::S3::Bucket", "StorageRawInteractions"))["Contents"]]
+    raw_bucket = local.find("AWS::S3::Bucket", "StorageRawInteractions")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=raw_bucket)["Contents"]]
     assert keys and all(k.startswith("raw/model=support-bot/date=2026-11-20/") and k.endswith(".jsonl") for k in keys)
 
 
@@ -55,12 +62,13 @@ def test_reference_based_scores_on_gsm8k(local) -> None:
         row = json.loads(next(lines))
     answer = row["reference"].split("####")[-1].strip()
     records = [
-        {"request_id": "gsm-right", "model": "math", "prompt": row["prompt"], "output": f"She makes ${answer}. The answer is {answer}.",
-         "reference": row["reference"]},
+        {"request_id": "gsm-right", "model": "math", "prompt": row["prompt"],
+         "output": f"She makes ${answer}. The answer is {answer}.", "reference": row["reference"]},
         {"request_id": "gsm-wrong", "model": "math", "prompt": row["prompt"], "output": "The answer is 7.",
          "reference": row["reference"]},
     ]
-    results = {r["request_id"]: r for r in local.api("POST", "/v1/interactions", {"interactions": records}).json()["results"]}
+    answer = local.api("POST", "/v1/interactions", {"interactions": records}).json()
+    results = {r["request_id"]: r for r in answer["results"]}
     assert results["gsm-right"]["exact_match"] == 1 and results["gsm-wrong"]["exact_match"] == 0
     assert results["gsm-right"]["quality"] > results["gsm-wrong"]["quality"]
     window = local.api("GET", "/v1/models/math/quality").json()["current"]
@@ -94,11 +102,12 @@ def test_feedback_joins_the_stored_interaction(local) -> None:
     assert stars["feedback_score"] == 1.0
     again = local.api("POST", "/v1/feedback", {"request_id": records[1]["request_id"], "rating": 2}).json()
     assert again["first_feedback"] is False and again["feedback_score"] == 0.25
-    table = boto3.resource("dynamodb", region_name=REGION).Table(local.find("AWS::DynamoDB::Table", "StorageInteractions"))
+    table = interactions_table(local)
     stored = table.get_item(Key={"request_id": records[0]["request_id"]})["Item"]
     assert stored["feedback"]["correction"] == correction and stored["feedback"]["rating"] == -1
     window = local.api("GET", "/v1/models/support-bot/quality").json()["current"]
-    assert window["feedback_n"] == 2 and window["mean_feedback"] == pytest.approx(0.5)  # (0 + 1) / 2: only first feedback counts
+    # (0 + 1) / 2: only first feedback counts
+    assert window["feedback_n"] == 2 and window["mean_feedback"] == pytest.approx(0.5)
 
 
 def test_feedback_for_unknown_request_is_404(local) -> None:
@@ -122,7 +131,8 @@ def test_quality_compares_window_with_frozen_baseline(local) -> None:
 
 
 BAD_INPUTS = [
-    ("missing field", {"interactions": [{"request_id": "a", "model": "m", "prompt": "p"}]}, 422, "interactions.0.output"),
+    ("missing field", {"interactions": [{"request_id": "a", "model": "m", "prompt": "p"}]}, 422,
+     "interactions.0.output"),
     ("wrong type", {"interactions": [{"request_id": "a", "model": "m", "prompt": 5, "output": "o"}]}, 422,
      "interactions.0.prompt"),
     ("wrong metadata type", {"interactions": [{"request_id": "a", "model": "m", "prompt": "p", "output": "o",
@@ -214,7 +224,7 @@ def test_a_request_id_twice_in_one_batch_is_stored_once_and_each_copy_answered_w
 
     first, second = body["results"]
     assert (first["status"], second["status"]) == ("accepted", "duplicate")
-    table = boto3.resource("dynamodb", region_name=REGION).Table(local.find("AWS::DynamoDB::Table", "StorageInteractions"))
+    table = interactions_table(local)
     stored = table.get_item(Key={"request_id": good["request_id"]})["Item"]
     assert float(stored["quality"]) == pytest.approx(first["quality"])  # the answer matches what was stored
     assert second["quality"] != first["quality"]

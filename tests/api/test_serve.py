@@ -2,24 +2,10 @@
 from __future__ import annotations
 
 import json
-import threading
 import urllib.error
 import urllib.request
 
-import pytest
-
-from driftgate.local.server import make_server
 from tests.api.test_interactions_api import real_records
-
-
-@pytest.fixture
-def base_url(local):
-    server = make_server(local, port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
 
 
 def request(url: str, method: str = "GET", body: bytes | None = None) -> tuple[int, dict]:
@@ -41,7 +27,8 @@ def test_http_clients_reach_the_handler(base_url) -> None:
     assert status == 200 and retry["duplicates"] == 4
     status, quality = request(f"{base_url}/v1/models/support-bot/quality")
     assert status == 200 and quality["current"]["n"] == 4
-    status, missing = request(f"{base_url}/v1/feedback", "POST", json.dumps({"request_id": "nope", "rating": 1}).encode())
+    unknown = json.dumps({"request_id": "nope", "rating": 1}).encode()
+    status, missing = request(f"{base_url}/v1/feedback", "POST", unknown)
     assert status == 404
     status, invalid = request(f"{base_url}/v1/interactions", "POST", b"{not json")
     assert status == 400 and "JSON" in invalid["message"]

@@ -10,7 +10,7 @@ import pytest
 
 from functions.dataset import DataConfig, DataError, build_training_set
 from functions.dataset.build import feedback_polarity, split_fraction
-from tests.finetune.conftest import ALPACA, GSM8K, read_records, write_jsonl
+from tests.conftest import ALPACA, GSM8K, read_records, write_jsonl
 
 PLANTED = {
     "email": ["maria.gonzalez@gmail.com", "j.smith+billing@corp-mail.co.uk"],
@@ -107,7 +107,7 @@ def test_ssn_iban_and_single_digit_group_phones_are_scrubbed_from_corrections(tm
     build_training_set([source], tmp_path / "out", DataConfig(min_records=10))
 
     rows = {row["id"]: row for row in read_rows(tmp_path / "out")}
-    for i, (value, placeholder) in enumerate(planted.items()):
+    for i, placeholder in enumerate(planted.values()):
         assert rows[records[i]["id"]]["response"] == f"{records[i]['reference']} Refund to {placeholder} today."
     for i, value in enumerate(look_alikes, start=len(planted)):
         assert rows[records[i]["id"]]["reference"].endswith(f" Form field example: {value}.")

@@ -76,7 +76,10 @@ def test_too_few_records_and_missing_field_are_input_errors(concise, embedder):
 def test_compare_windows_accepts_precomputed_embeddings():
     """What a Lambda that stores embeddings calls: no model involved."""
     rng = np.random.default_rng(0)
-    unit = lambda a: a / np.linalg.norm(a, axis=1, keepdims=True)  # noqa: E731
+
+    def unit(a: np.ndarray) -> np.ndarray:
+        return a / np.linalg.norm(a, axis=1, keepdims=True)
+
     base = Window(embeddings=unit(rng.normal(size=(40, 8))), texts=[f"b{i}" for i in range(40)])
     cur = Window(embeddings=unit(rng.normal(size=(40, 8)) + 1.0), texts=[f"c{i}" for i in range(40)])
     report = compare_windows(base, cur, "prompt", n_permutations=199)

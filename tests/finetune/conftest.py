@@ -1,13 +1,11 @@
-"""Fixtures for the fine-tuning tests: real records from ../shared/data, one tiny pretrained base
-(cached under tiny_base_cache(), built once per session at most) and one trained adapter shared by the
-training and evaluation tests."""
+"""Fixtures for the fine-tuning tests: one tiny pretrained base (``pretrained_tiny_base``, cached
+under tiny_base_cache(), built once per session at most), a GSM8K training set from ../shared/data,
+and one trained adapter shared by the training and evaluation tests."""
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,10 +13,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from driftgate.paths import data_dir, tiny_base_cache  # noqa: E402
+from driftgate.paths import data_dir, tiny_base_cache
+from tests.conftest import GSM8K, read_records, write_jsonl
 
-ALPACA = ("alpaca_eval", "Mixtral-8x7B-Instruct-v0.1.jsonl")
-GSM8K = ("gsm8k", "test.jsonl")
 # Small but real: a 2-layer, hidden-64 model, 64-token examples, one epoch over ~200 GSM8K rows.
 TINY_BASE = {"steps": 80, "seed": 0, "max_length": 64}
 TRAIN_FLAGS = [
@@ -27,21 +24,6 @@ TRAIN_FLAGS = [
     "--logging_steps", "5", "--save_steps", "1000", "--seed", "0", "--disable_tqdm", "true",
     "--warmup_steps", "2", "--loss_sample_size", "48",
 ]
-
-
-def read_records(*parts: str, limit: int | None = None, start: int = 0) -> list[dict[str, Any]]:
-    path = data_dir().joinpath(*parts)
-    if not path.is_file():
-        pytest.fail(f"shared data missing: {path} (see ../shared/data/README.md)")
-    with path.open(encoding="utf-8") as handle:
-        records = [json.loads(line) for line in handle if line.strip()]
-    return records[start : start + limit if limit else None]
-
-
-def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    return path
 
 
 # One torch thread: this 2-core machine is shared, and there a 2-thread step waits on a busy
@@ -68,8 +50,9 @@ def _restore_torch_threads(torch_threads: int) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def tiny_base(torch_threads: int) -> Path:
-    """The tiny "production" model, pretrained on the healthy model's (gpt4_1106_preview) outputs."""
+def pretrained_tiny_base(torch_threads: int) -> Path:
+    """The tiny "production" model, pretrained on the healthy model's (gpt4_1106_preview) outputs:
+    quicker to build than the pipeline tests' ``tiny_base`` (tests/conftest.py), and a different model."""
     from finetune.base_model import baseline_records, build_tiny_base
 
     return build_tiny_base(tiny_base_cache(), baseline_records(data_dir(), 400), **TINY_BASE)
@@ -87,7 +70,7 @@ def gsm8k_split(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained_adapter(tiny_base: Path, gsm8k_split: Path, tmp_path_factory: pytest.TempPathFactory):
+def trained_adapter(pretrained_tiny_base: Path, gsm8k_split: Path, tmp_path_factory: pytest.TempPathFactory):
     """(TrainResult, weights at the start of training): one LoRA run shared by several tests."""
     import torch
     from transformers import TrainerCallback
@@ -101,7 +84,7 @@ def trained_adapter(tiny_base: Path, gsm8k_split: Path, tmp_path_factory: pytest
             snapshot.update({name: p.detach().clone() for name, p in model.named_parameters()})
 
     output = tmp_path_factory.mktemp("adapter")
-    argv = ["--model_name_or_path", str(tiny_base), "--train", str(gsm8k_split / "train.jsonl"),
+    argv = ["--model_name_or_path", str(pretrained_tiny_base), "--train", str(gsm8k_split / "train.jsonl"),
             "--eval", str(gsm8k_split / "eval.jsonl"), "--output-dir", str(output), *TRAIN_FLAGS]
     result = train.main(*train.parse_args(argv, environ={}), callbacks=[Snapshot()], environ={})
     return result, snapshot

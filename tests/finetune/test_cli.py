@@ -9,28 +9,29 @@ import pytest
 from typer.testing import CliRunner
 
 from driftgate.cli import app
-from tests.finetune.conftest import GSM8K, read_records, write_jsonl
+from tests.conftest import GSM8K, read_records, write_jsonl
 
 runner = CliRunner()
 
 
 @pytest.mark.slow
-def test_finetune_then_evaluate(tiny_base: Path, tmp_path: Path) -> None:
+def test_finetune_then_evaluate(pretrained_tiny_base: Path, tmp_path: Path) -> None:
     data = write_jsonl(tmp_path / "interactions.jsonl", read_records(*GSM8K, limit=40, start=300))
     out = tmp_path / "run"
     result = runner.invoke(app, ["finetune", "--data", str(data), "--output-dir", str(out), "--base-model",
-                                 str(tiny_base), "--max-steps", "2", "--max-length", "48", "--lora-r", "4",
+                                 str(pretrained_tiny_base), "--max-steps", "2", "--max-length", "48", "--lora-r", "4",
                                  "--batch-size", "4", "--json"])
     assert result.exit_code == 0, result.output
     manifest = json.loads(result.stdout.strip().splitlines()[-1])
     assert manifest["global_step"] == 2 and manifest["hyperparameters"]["lora_r"] == 4
     assert (out / "data" / "manifest.json").is_file() and (out / "adapter" / "adapter_model.safetensors").is_file()
 
-    result = runner.invoke(app, ["evaluate", "--adapter", str(out / "adapter"), "--data", str(out / "data" / "eval.jsonl"),
+    result = runner.invoke(app, ["evaluate", "--adapter", str(out / "adapter"),
+                                 "--data", str(out / "data" / "eval.jsonl"),
                                  "--max-examples", "3", "--max-new-tokens", "4", "--max-length", "48", "--json"])
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.stdout.strip().splitlines()[-1])
-    assert metrics["base_model"] == str(tiny_base) and metrics["splits"]["eval"]["n"] == 3
+    assert metrics["base_model"] == str(pretrained_tiny_base) and metrics["splits"]["eval"]["n"] == 3
     assert (out / "adapter" / "eval" / "metrics.json").is_file()
     assert (out / "adapter" / "eval" / "examples.jsonl").is_file()
 

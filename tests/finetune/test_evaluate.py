@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from finetune.errors import FinetuneInputError
-from tests.finetune.conftest import GSM8K, read_records, write_jsonl
+from tests.conftest import GSM8K, read_records, write_jsonl
 
 pytestmark = pytest.mark.slow
 ROW_FIELDS = {"id", "split", "loss", "n_tokens", "output", "quality", "exact_match", "flags"}
@@ -23,7 +23,7 @@ def _rows(directory: Path) -> list[dict]:
     return [json.loads(line) for line in (directory / "examples.jsonl").read_text().splitlines()]
 
 
-def test_adapter_and_base_are_scored_per_example(trained_adapter, tiny_base: Path, gsm8k_split: Path,
+def test_adapter_and_base_are_scored_per_example(trained_adapter, pretrained_tiny_base: Path, gsm8k_split: Path,
                                                  tmp_path: Path) -> None:
     result, _ = trained_adapter
     golden = write_jsonl(tmp_path / "golden.jsonl", read_records(*GSM8K, limit=6, start=1200))
@@ -31,7 +31,8 @@ def test_adapter_and_base_are_scored_per_example(trained_adapter, tiny_base: Pat
               "--max_new_tokens", "6", "--max_length", "64"]
     # The adapter's manifest names the base, so --model_name_or_path is not needed with it.
     tuned = _evaluate(["--adapter", str(result.output_dir), "--output_dir", str(tmp_path / "tuned"), *common])
-    base = _evaluate(["--model_name_or_path", str(tiny_base), "--output_dir", str(tmp_path / "base"), *common])
+    base = _evaluate(["--model_name_or_path", str(pretrained_tiny_base), "--output_dir", str(tmp_path / "base"),
+                      *common])
 
     for directory, metrics in ((tmp_path / "tuned", tuned), (tmp_path / "base", base)):
         assert json.loads((directory / "metrics.json").read_text()) == metrics
@@ -43,7 +44,7 @@ def test_adapter_and_base_are_scored_per_example(trained_adapter, tiny_base: Pat
         for split in ("eval", "golden"):
             summary = metrics["splits"][split]
             assert summary["perplexity"] > 1 and summary["exact_match_n"] == summary["n"]
-    assert tuned["base_model"] == base["base_model"] == str(tiny_base)
+    assert tuned["base_model"] == base["base_model"] == str(pretrained_tiny_base)
     assert tuned["adapter_sha256"] == result.manifest["weights"]["sha256"] and base["adapter_sha256"] is None
 
     # Paired by id: the adapter changed every example's loss, and on the new domain it lowered it.
@@ -54,17 +55,17 @@ def test_adapter_and_base_are_scored_per_example(trained_adapter, tiny_base: Pat
     assert tuned["splits"]["eval"]["loss"] < base["splits"]["eval"]["loss"]
 
 
-def test_bad_evaluation_inputs(tmp_path: Path, tiny_base: Path) -> None:
+def test_bad_evaluation_inputs(tmp_path: Path, pretrained_tiny_base: Path) -> None:
     with pytest.raises(FinetuneInputError, match="give --eval and/or --golden"):
-        _evaluate(["--model_name_or_path", str(tiny_base), "--output_dir", str(tmp_path)])
+        _evaluate(["--model_name_or_path", str(pretrained_tiny_base), "--output_dir", str(tmp_path)])
     with pytest.raises(FinetuneInputError, match="--eval .*: not found"):
         _evaluate(["--eval", str(tmp_path / "nope.jsonl"), "--output_dir", str(tmp_path)])
     eval_file = write_jsonl(tmp_path / "e.jsonl", read_records(*GSM8K, limit=2))
     with pytest.raises(FinetuneInputError, match="--model_name_or_path is required"):
         _evaluate(["--eval", str(eval_file), "--output_dir", str(tmp_path / "out")])
     with pytest.raises(FinetuneInputError, match="no adapter_config.json"):
-        _evaluate(["--eval", str(eval_file), "--adapter", str(tmp_path), "--model_name_or_path", str(tiny_base),
-                   "--output_dir", str(tmp_path / "out")])
+        _evaluate(["--eval", str(eval_file), "--adapter", str(tmp_path),
+                   "--model_name_or_path", str(pretrained_tiny_base), "--output_dir", str(tmp_path / "out")])
 
 
 def test_runs_from_sagemaker_channels_with_a_packed_adapter(trained_adapter, gsm8k_split: Path, tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ import pytest
 
 from driftgate.paths import REPO_ROOT
 from finetune.sagemaker import SageMakerEnv, hyperparameters_to_argv
-from tests.finetune.conftest import GSM8K, TORCH_THREADS, read_records, write_jsonl
+from tests.conftest import GSM8K, read_records, write_jsonl
+from tests.finetune.conftest import TORCH_THREADS
 
 
 def sagemaker_layout(root: Path, hyperparameters: dict[str, str]) -> dict[str, str]:
@@ -35,11 +36,11 @@ def sagemaker_layout(root: Path, hyperparameters: dict[str, str]) -> dict[str, s
 
 
 @pytest.mark.slow
-def test_train_script_runs_as_a_sagemaker_job(tiny_base: Path, tmp_path: Path) -> None:
+def test_train_script_runs_as_a_sagemaker_job(pretrained_tiny_base: Path, tmp_path: Path) -> None:
     # Every value a string, the way SageMaker writes them; framework estimators JSON-encode
     # strings (the model id), and their own sagemaker_* entries are mixed in.
     hyperparameters = {
-        "model_name_or_path": json.dumps(str(tiny_base)),
+        "model_name_or_path": json.dumps(str(pretrained_tiny_base)),
         "max_steps": "3",
         "save_steps": "2",
         "learning_rate": "0.001",
@@ -67,7 +68,7 @@ def test_train_script_runs_as_a_sagemaker_job(tiny_base: Path, tmp_path: Path) -
     assert not (model_dir / "checkpoints").exists()  # checkpoints are not part of the model
     assert (tmp_path / "opt_ml" / "checkpoints" / "checkpoint-2").is_dir()
     manifest = json.loads((model_dir / "manifest.json").read_text())
-    assert manifest["base_model"] == str(tiny_base)
+    assert manifest["base_model"] == str(pretrained_tiny_base)
     assert manifest["global_step"] == 3
     hp = manifest["hyperparameters"]
     assert (hp["lora_r"], hp["lora_alpha"], hp["learning_rate"], hp["max_length"]) == (4, 8, 0.001, 48)

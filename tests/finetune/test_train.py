@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 
 from finetune.errors import FinetuneInputError
-from tests.finetune.conftest import GSM8K, TRAIN_FLAGS, read_records, write_jsonl
+from tests.conftest import GSM8K, read_records, write_jsonl
+from tests.finetune.conftest import TRAIN_FLAGS
 
 pytestmark = pytest.mark.slow
 
 
-def test_train_peft_model(trained_adapter, tiny_base: Path) -> None:
+def test_train_peft_model(trained_adapter, pretrained_tiny_base: Path) -> None:
     import torch
     from safetensors.torch import load_file
 
@@ -24,7 +25,7 @@ def test_train_peft_model(trained_adapter, tiny_base: Path) -> None:
     for name, param in lora.items():
         assert not torch.equal(param.detach(), start[name]), f"{name} did not change"
     # The base weights are frozen: equal to their start and to the checkpoint on disk.
-    on_disk = load_file(tiny_base / "model.safetensors")
+    on_disk = load_file(pretrained_tiny_base / "model.safetensors")
     base_state = model.get_base_model().state_dict()
     compared = 0
     for name, value in base_state.items():
@@ -44,7 +45,8 @@ def test_train_peft_model(trained_adapter, tiny_base: Path) -> None:
     assert loss["train_after"] < loss["train_before"], loss
 
 
-def test_saved_adapter_reloads_to_identical_outputs(trained_adapter, tiny_base: Path, gsm8k_split: Path) -> None:
+def test_saved_adapter_reloads_to_identical_outputs(trained_adapter, pretrained_tiny_base: Path,
+                                                    gsm8k_split: Path) -> None:
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -60,7 +62,7 @@ def test_saved_adapter_reloads_to_identical_outputs(trained_adapter, tiny_base: 
     features = tokenize_examples(tokenizer, load_examples(gsm8k_split / "eval.jsonl", limit=6), 64)
     batch = pad_batch(features, tokenizer.pad_token_id)
     batch.pop("labels")
-    reloaded = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_base), out).eval()
+    reloaded = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(pretrained_tiny_base), out).eval()
     trained = result.model.eval()
     with torch.no_grad():
         expected = trained(**batch).logits
@@ -70,13 +72,13 @@ def test_saved_adapter_reloads_to_identical_outputs(trained_adapter, tiny_base: 
         assert not torch.allclose(reloaded(**batch).logits, expected, atol=1e-4)
 
 
-def test_manifest_records_provenance(trained_adapter, tiny_base: Path, gsm8k_split: Path) -> None:
+def test_manifest_records_provenance(trained_adapter, pretrained_tiny_base: Path, gsm8k_split: Path) -> None:
     from finetune.hashing import sha256_file
 
     result, _ = trained_adapter
     manifest = json.loads((result.output_dir / "manifest.json").read_text())
     data_manifest = json.loads((gsm8k_split / "manifest.json").read_text())
-    assert manifest["base_model"] == str(tiny_base)
+    assert manifest["base_model"] == str(pretrained_tiny_base)
     assert manifest["kind"] == "lora"
     assert manifest["dataset"]["train"]["sha256"] == data_manifest["train"]["sha256"]
     assert manifest["dataset"]["eval"]["sha256"] == data_manifest["eval"]["sha256"]
@@ -90,10 +92,10 @@ def test_manifest_records_provenance(trained_adapter, tiny_base: Path, gsm8k_spl
     assert all(isinstance(v, float) for k, v in manifest["loss"].items() if k != "train_sample_examples")
 
 
-def test_resume_from_last_checkpoint(tiny_base: Path, gsm8k_split: Path, tmp_path: Path) -> None:
+def test_resume_from_last_checkpoint(pretrained_tiny_base: Path, gsm8k_split: Path, tmp_path: Path) -> None:
     from finetune import train
 
-    common = ["--model_name_or_path", str(tiny_base), "--train", str(gsm8k_split / "train.jsonl"),
+    common = ["--model_name_or_path", str(pretrained_tiny_base), "--train", str(gsm8k_split / "train.jsonl"),
               "--output-dir", str(tmp_path / "out"), *TRAIN_FLAGS, "--save_steps", "2", "--max_train_samples", "48"]
     first = train.main(*train.parse_args([*common, "--max_steps", "2"], environ={}), environ={})
     assert (tmp_path / "out" / "checkpoints" / "checkpoint-2").is_dir()
@@ -104,19 +106,20 @@ def test_resume_from_last_checkpoint(tiny_base: Path, gsm8k_split: Path, tmp_pat
     assert second.manifest["global_step"] == 3
 
 
-def test_full_fine_tune_without_peft(tiny_base: Path, gsm8k_split: Path, tmp_path: Path) -> None:
+def test_full_fine_tune_without_peft(pretrained_tiny_base: Path, gsm8k_split: Path, tmp_path: Path) -> None:
     from safetensors.torch import load_file
 
     from finetune import train
 
-    argv = ["--model_name_or_path", str(tiny_base), "--train", str(gsm8k_split / "train.jsonl"),
-            "--output-dir", str(tmp_path / "full"), *TRAIN_FLAGS, "--use_peft", "false", "--max_steps", "1", "--warmup_steps", "0",
-            "--max_train_samples", "8"]
+    argv = ["--model_name_or_path", str(pretrained_tiny_base), "--train", str(gsm8k_split / "train.jsonl"),
+            "--output-dir", str(tmp_path / "full"), *TRAIN_FLAGS, "--use_peft", "false", "--max_steps", "1",
+            "--warmup_steps", "0", "--max_train_samples", "8"]
     result = train.main(*train.parse_args(argv, environ={}), environ={})
     assert result.manifest["kind"] == "full" and result.manifest["weights"]["files"] == ["model.safetensors"]
     assert result.manifest["parameters"]["trainable"] == result.manifest["parameters"]["total"]
     assert not (tmp_path / "full" / "adapter_config.json").exists()
-    before, after = load_file(tiny_base / "model.safetensors"), load_file(tmp_path / "full" / "model.safetensors")
+    before = load_file(pretrained_tiny_base / "model.safetensors")
+    after = load_file(tmp_path / "full" / "model.safetensors")
     assert any(not (before[k] == after[k]).all() for k in before)
 
 
@@ -173,7 +176,8 @@ def files(tmp_path: Path) -> dict[str, Path]:
         ("empty", [], r"no records \(empty file\)"),
         ("no_prompt", [], r"no_prompt.jsonl:3: missing field 'prompt'"),
         ("no_target", [], r"missing field 'response'"),
-        ("good", ["--use_peft", "false", "--lora_target_modules", "q_proj"], r"conflicting flags: --lora_target_modules"),
+        ("good", ["--use_peft", "false", "--lora_target_modules", "q_proj"],
+         r"conflicting flags: --lora_target_modules"),
         ("good", ["--eval", "SAME"], r"conflicting flags: --train and --eval are the same file"),
         ("good", ["--eval_strategy", "steps"], r"--eval_strategy steps needs --eval"),
         ("good", ["--lora_r", "0"], r"--lora_r must be >= 1"),
@@ -183,10 +187,12 @@ def files(tmp_path: Path) -> dict[str, Path]:
         ("good", ["--resume_from_checkpoint", "/nope"], r"no such checkpoint directory"),
     ],
 )
-def test_bad_inputs_fail_fast(files: dict[str, Path], tiny_base: Path, case: str, extra: list[str], message: str) -> None:
+def test_bad_inputs_fail_fast(files: dict[str, Path], pretrained_tiny_base: Path, case: str, extra: list[str],
+                              message: str) -> None:
     train_file = str(files[case])
     extra = [train_file if item == "SAME" else item for item in extra]
-    argv = ["--model_name_or_path", str(tiny_base), "--train", train_file, "--output-dir", str(files["out"]), *extra]
+    argv = ["--model_name_or_path", str(pretrained_tiny_base), "--train", train_file,
+            "--output-dir", str(files["out"]), *extra]
     with pytest.raises(FinetuneInputError, match=message):
         _train(argv)
     assert not files["out"].exists()

@@ -5,7 +5,12 @@ import numpy as np
 import pytest
 
 from functions.gate.decision import (
-    GateConfig, GateInputError, decide, disparate_impact, group_rates, paired_bootstrap_ci,
+    GateConfig,
+    GateInputError,
+    decide,
+    disparate_impact,
+    group_rates,
+    paired_bootstrap_ci,
 )
 
 
@@ -15,71 +20,80 @@ def rows(losses, split="eval", flags=None, quality=None, metadata=None):
              "metadata": (metadata[i] if metadata else {})} for i, loss in enumerate(losses)]
 
 
-RNG = np.random.default_rng(7)
-BASE = RNG.normal(3.0, 0.5, size=120)
+@pytest.fixture
+def rng() -> np.random.Generator:
+    """Seeded per test: no test's numbers depend on which tests ran before it."""
+    return np.random.default_rng(7)
 
 
-def test_clear_improvement_is_promoted_with_numbers() -> None:
-    challenger = BASE - 0.3 + RNG.normal(0, 0.1, size=120)
-    decision = decide(rows(BASE) + rows([2.0] * 10, "golden"), rows(challenger) + rows([2.0] * 10, "golden"))
+@pytest.fixture
+def base(rng: np.random.Generator) -> np.ndarray:
+    """The champion's per-example losses."""
+    return rng.normal(3.0, 0.5, size=120)
+
+
+def test_clear_improvement_is_promoted_with_numbers(base: np.ndarray, rng: np.random.Generator) -> None:
+    challenger = base - 0.3 + rng.normal(0, 0.1, size=120)
+    decision = decide(rows(base) + rows([2.0] * 10, "golden"), rows(challenger) + rows([2.0] * 10, "golden"))
     assert decision.decision == "promote"
     assert decision.n_pairs == 120 and 0.25 < decision.mean_improvement < 0.35
     assert decision.ci_low > 0 and decision.ci_low < decision.mean_improvement < decision.ci_high
     assert {g.name for g in decision.guards} == {"golden_loss", "refusal_rate", "pii_rate"}
 
 
-def test_no_real_difference_is_rejected() -> None:
-    noise = BASE + RNG.normal(0, 0.2, size=120)
-    decision = decide(rows(BASE), rows(noise))
+def test_no_real_difference_is_rejected(base: np.ndarray, rng: np.random.Generator) -> None:
+    noise = base + rng.normal(0, 0.2, size=120)
+    decision = decide(rows(base), rows(noise))
     assert decision.decision == "reject"
     assert decision.ci_low <= 0 <= decision.ci_high
     assert "not above the minimum gain" in decision.reasons[0]
 
 
-def test_worse_challenger_is_rejected() -> None:
-    assert decide(rows(BASE), rows(BASE + 0.2)).decision == "reject"
+def test_worse_challenger_is_rejected(base: np.ndarray) -> None:
+    assert decide(rows(base), rows(base + 0.2)).decision == "reject"
 
 
-def test_min_gain_raises_the_bar() -> None:
-    challenger = BASE - 0.1
-    assert decide(rows(BASE), rows(challenger), GateConfig(min_gain=0.0)).decision == "promote"
-    assert decide(rows(BASE), rows(challenger), GateConfig(min_gain=0.2)).decision == "reject"
+def test_min_gain_raises_the_bar(base: np.ndarray) -> None:
+    challenger = base - 0.1
+    assert decide(rows(base), rows(challenger), GateConfig(min_gain=0.0)).decision == "promote"
+    assert decide(rows(base), rows(challenger), GateConfig(min_gain=0.2)).decision == "reject"
 
 
-def test_golden_set_regression_blocks_promotion() -> None:
-    decision = decide(rows(BASE) + rows([2.0] * 10, "golden"), rows(BASE - 0.3) + rows([2.3] * 10, "golden"))
+def test_golden_set_regression_blocks_promotion(base: np.ndarray) -> None:
+    decision = decide(rows(base) + rows([2.0] * 10, "golden"), rows(base - 0.3) + rows([2.3] * 10, "golden"))
     assert decision.decision == "reject"
     assert any("golden_loss" in r for r in decision.reasons)
 
 
-def test_refusal_and_pii_rates_are_guarded() -> None:
-    flags_champion = [[] for _ in BASE]
+def test_refusal_and_pii_rates_are_guarded(base: np.ndarray) -> None:
+    flags_champion = [[] for _ in base]
     flags_challenger = [["refusal"] if i % 10 == 0 else [] for i in range(120)]
-    decision = decide(rows(BASE, flags=flags_champion), rows(BASE - 0.3, flags=flags_challenger))
+    decision = decide(rows(base, flags=flags_champion), rows(base - 0.3, flags=flags_challenger))
     assert decision.decision == "reject" and any("refusal_rate" in r for r in decision.reasons)
     pii = [["pii"] if i == 0 else [] for i in range(120)]
-    assert decide(rows(BASE), rows(BASE - 0.3, flags=pii)).decision == "reject"
+    assert decide(rows(base), rows(base - 0.3, flags=pii)).decision == "reject"
 
 
-def test_disparate_impact_where_a_protected_attribute_is_declared() -> None:
+def test_disparate_impact_where_a_protected_attribute_is_declared(base: np.ndarray) -> None:
     groups = [{"lang": "en" if i % 2 else "es"} for i in range(120)]
     fair = [0.8] * 120
     unfair = [0.8 if i % 2 else 0.2 for i in range(120)]
-    assert disparate_impact(rows(BASE, quality=unfair, metadata=groups), "lang", 0.5) == 0.0
+    assert disparate_impact(rows(base, quality=unfair, metadata=groups), "lang", 0.5) == 0.0
     # An example in both the eval and the golden split counts once.
-    golden_too = [{**row, "split": "golden"} for row in rows(BASE, quality=unfair, metadata=groups)]
-    assert group_rates(rows(BASE, quality=unfair, metadata=groups) + golden_too, "lang", 0.5) == {
+    golden_too = [{**row, "split": "golden"} for row in rows(base, quality=unfair, metadata=groups)]
+    assert group_rates(rows(base, quality=unfair, metadata=groups) + golden_too, "lang", 0.5) == {
         "en": (1.0, 60), "es": (0.0, 60)}
     config = GateConfig(protected_attribute="lang")
-    blocked = decide(rows(BASE, quality=fair, metadata=groups), rows(BASE - 0.3, quality=unfair, metadata=groups), config)
+    blocked = decide(rows(base, quality=fair, metadata=groups), rows(base - 0.3, quality=unfair, metadata=groups),
+                     config)
     assert blocked.decision == "reject" and any("disparate_impact" in r for r in blocked.reasons)
-    allowed = decide(rows(BASE, quality=fair, metadata=groups), rows(BASE - 0.3, quality=fair, metadata=groups), config)
+    allowed = decide(rows(base, quality=fair, metadata=groups), rows(base - 0.3, quality=fair, metadata=groups), config)
     assert allowed.decision == "promote"
     # With nothing to compare the guard says why it measured nothing.
-    (unmeasured,) = [g for g in decide(rows(BASE), rows(BASE - 0.3, quality=[0.1] * 120, metadata=groups),
+    (unmeasured,) = [g for g in decide(rows(base), rows(base - 0.3, quality=[0.1] * 120, metadata=groups),
                                        config).guards if g.name == "disparate_impact"]
     assert unmeasured.passed and unmeasured.detail.startswith("not measured: no good output in any group")
-    (ungrouped,) = [g for g in decide(rows(BASE), rows(BASE - 0.3), config).guards if g.name == "disparate_impact"]
+    (ungrouped,) = [g for g in decide(rows(base), rows(base - 0.3), config).guards if g.name == "disparate_impact"]
     assert ungrouped.detail == "not measured: fewer than two groups of 'lang'"
 
 

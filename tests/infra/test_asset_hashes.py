@@ -15,7 +15,13 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
 from infra.components.handler_function import (
-    CODE_PACKAGES, LAYER_REQUIREMENTS, RUNTIME, _CopyFiles, code_asset, code_files, layer_asset,
+    CODE_PACKAGES,
+    LAYER_REQUIREMENTS,
+    RUNTIME,
+    _CopyFiles,
+    code_asset,
+    code_files,
+    layer_asset,
 )
 from tests.infra.conftest import REPO_ROOT
 
@@ -63,7 +69,8 @@ def test_a_shipped_file_changes_the_code_hash_only(repo: Path, tmp_path: Path, s
 
 
 @pytest.mark.parametrize("unshipped", ["README.md", "functions/__pycache__/app.cpython-311.pyc",
-                                       "functions/api/tests/test_app.py", "finetune/train.py", "finetune/new_module.py"])
+                                       "functions/api/tests/test_app.py", "finetune/train.py",
+                                       "finetune/new_module.py"])
 def test_an_unshipped_file_keeps_both_hashes(repo: Path, tmp_path: Path, unshipped: str) -> None:
     before = _hashes(repo, tmp_path / "before")
     _edit(repo / unshipped)

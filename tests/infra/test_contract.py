@@ -123,7 +123,7 @@ def test_a_missing_required_setting_is_a_configuration_error(monkeypatch) -> Non
 
     monkeypatch.delenv("STATE_TABLE", raising=False)
     with pytest.raises(ConfigurationError, match="STATE_TABLE is not set") as raised:
-        settings.state_table
+        _ = settings.state_table
     assert isinstance(raised.value, MissingSetting)
     monkeypatch.setenv("WINDOW_HOURS", "6")
     assert settings.window_hours == 6

@@ -45,18 +45,19 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
 
 @pytest.fixture(scope="module")
 def resolved(synthesized_template) -> dict[str, Any]:
-    return SymbolicResolver(region="eu-west-1", account="111111111111",
-                            mappings=synthesized_template.get("Mappings", {})).resolve(synthesized_template["Resources"])
+    resolver = SymbolicResolver(region="eu-west-1", account="111111111111",
+                                mappings=synthesized_template.get("Mappings", {}))
+    return resolver.resolve(synthesized_template["Resources"])
 
 
 @pytest.fixture(scope="module")
 def policies(resolved) -> dict[str, list[Statement]]:
     """Allow statements of every role (its inline policies and the AWS::IAM::Policy resources on it)."""
-    by_role: dict[str, list[Statement]] = {f"sym:{lid}": [] for lid, r in resolved.items() if r["Type"] == "AWS::IAM::Role"}
-    documents = [(f"sym:{lid}", p["PolicyDocument"]) for lid, r in resolved.items() if r["Type"] == "AWS::IAM::Role"
-                 for p in r["Properties"].get("Policies", [])]
-    documents += [(role, r["Properties"]["PolicyDocument"]) for r in resolved.values() if r["Type"] == "AWS::IAM::Policy"
-                  for role in r["Properties"]["Roles"]]
+    roles = {f"sym:{lid}": r for lid, r in resolved.items() if r["Type"] == "AWS::IAM::Role"}
+    by_role: dict[str, list[Statement]] = {role: [] for role in roles}
+    documents = [(role, p["PolicyDocument"]) for role, r in roles.items() for p in r["Properties"].get("Policies", [])]
+    documents += [(role, r["Properties"]["PolicyDocument"]) for r in resolved.values()
+                  if r["Type"] == "AWS::IAM::Policy" for role in r["Properties"]["Roles"]]
     for role, document in documents:
         by_role[role] += [Statement(_as_tuple(s["Action"]), _as_tuple(s["Resource"]))
                           for s in document["Statement"] if s["Effect"] == "Allow"]
@@ -81,7 +82,8 @@ def key_of(resource: dict[str, Any], *path: str) -> str | None:
 
 
 def test_every_publisher_to_an_encrypted_topic_may_use_its_key(resolved, policies) -> None:
-    topics = {f"sym:{lid}": key_of(r, "KmsMasterKeyId") for lid, r in resolved.items() if r["Type"] == "AWS::SNS::Topic"}
+    topics = {f"sym:{lid}": key_of(r, "KmsMasterKeyId")
+              for lid, r in resolved.items() if r["Type"] == "AWS::SNS::Topic"}
     assert topics and all(topics.values()), "every topic is encrypted with our key"
     checked = 0
     for topic, key in topics.items():
@@ -94,7 +96,8 @@ def test_every_publisher_to_an_encrypted_topic_may_use_its_key(resolved, policie
 
 def test_alarms_publishing_to_the_encrypted_topic_may_use_its_key(resolved) -> None:
     """CloudWatch alarms publish as the cloudwatch.amazonaws.com service: the key policy must allow it."""
-    alarms = [r for r in resolved.values() if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"].get("AlarmActions")]
+    alarms = [r for r in resolved.values()
+              if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"].get("AlarmActions")]
     assert alarms
     keys = {f"sym:{lid}": r for lid, r in resolved.items() if r["Type"] == "AWS::KMS::Key"}
     topics = {f"sym:{lid}": r for lid, r in resolved.items() if r["Type"] == "AWS::SNS::Topic"}
@@ -118,7 +121,8 @@ def test_every_writer_and_reader_of_an_encrypted_bucket_may_use_its_key(resolved
                 if any(statement.allows(s3_action, resource) for statement in statements
                        for resource in statement.resources if resource.startswith(f"{bucket}/") or resource == "*"):
                     pairs += 1
-                    assert allowed(policies, role, kms_action, key), f"{role}: {s3_action} on {bucket} needs {kms_action}"
+                    assert allowed(policies, role, kms_action, key), \
+                        f"{role}: {s3_action} on {bucket} needs {kms_action}"
     assert pairs >= 6
 
 
@@ -172,7 +176,8 @@ def test_every_service_integration_is_allowed_by_the_state_machine_role(resolved
     assert len(tasks) >= 10
     for name, state in tasks:
         for action, resource in integration_needs(state):
-            assert allowed(policies, role, action, resource), f"{name}: the state machine role may not {action} {resource}"
+            assert allowed(policies, role, action, resource), \
+                f"{name}: the state machine role may not {action} {resource}"
 
 
 def test_the_rules_fail_on_a_missing_grant(resolved, policies) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Template
 
 # Actions AWS offers no resource-level permission for, so "Resource": "*" is the only form.
 ACTIONS_WITHOUT_RESOURCE_ARNS = ("xray:", "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
@@ -235,7 +235,8 @@ def test_data_buckets_use_the_stack_key_and_only_the_access_log_bucket_does_not(
             assert "LoggingConfiguration" not in bucket["Properties"]
         else:
             assert default == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": {"Fn::GetAtt": [key, "Arn"]}}, logical_id
-            assert bucket["Properties"]["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": next(iter(log_targets))}
+            logging = bucket["Properties"]["LoggingConfiguration"]
+            assert logging["DestinationBucketName"] == {"Ref": next(iter(log_targets))}
 
 
 def test_each_bucket_has_its_own_policy_denying_plain_http_on_bucket_and_objects(template: Template,

@@ -27,8 +27,9 @@ def test_data_buckets_encrypted_with_kms_versioned_private_logged(template) -> N
 
 def test_every_bucket_denies_plain_http(template) -> None:
     buckets = template.find_resources("AWS::S3::Bucket")
-    policies = template.find_resources("AWS::S3::BucketPolicy", {"Properties": {"PolicyDocument": {"Statement": Match.array_with([
-        Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}}})
+    deny_http = Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+    policies = template.find_resources(
+        "AWS::S3::BucketPolicy", {"Properties": {"PolicyDocument": {"Statement": Match.array_with([deny_http])}}})
     assert len(buckets) == 3 and len(policies) == 3
 
 
@@ -153,7 +154,8 @@ def test_retrain_pipeline_states_retries_and_catches(template) -> None:
     assert set(order) <= set(states)
     for name in ("PrepareDataset", "Train", "EvaluateVsChampion", "EvaluateVsBase", "Gate", "Register", "Promote",
                  "FinishRun"):
-        assert states[name]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}]
+        assert states[name]["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}]
         assert states[name]["Retry"] and states[name]["TimeoutSeconds"] > 0
     assert states["Train"]["Next"] == "HasChampion?" and states["Gate"]["Next"] == "Register"
     assert states["GatePassed?"]["Choices"][0]["Next"] == "Promote"
@@ -194,10 +196,12 @@ def test_manual_approval_waits_for_a_task_token(tmp_path) -> None:
 
     from infra.app import STACK_NAME, build_app
 
-    app = build_app({"aws:cdk:bundling-stacks": [], "driftgate:approval_mode": "manual"}, outdir=str(tmp_path), nag=False)
+    app = build_app({"aws:cdk:bundling-stacks": [], "driftgate:approval_mode": "manual"}, outdir=str(tmp_path),
+                    nag=False)
     states = _definition(Template.from_stack(app.node.find_child(STACK_NAME)))["States"]
     approval = states["RequestApproval"]
     assert approval["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
     assert approval["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
     assert states["GatePassed?"]["Choices"][0]["Next"] == "RequestApproval" and approval["Next"] == "Promote"
-    assert approval["Catch"][0] == {"ErrorEquals": ["ApprovalRejected"], "ResultPath": "$.error", "Next": "ReviewerRejected"}
+    assert approval["Catch"][0] == {"ErrorEquals": ["ApprovalRejected"], "ResultPath": "$.error",
+                                    "Next": "ReviewerRejected"}

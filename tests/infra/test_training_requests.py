@@ -34,8 +34,17 @@ from botocore.validate import validate_parameters
 
 from driftgate.local.intrinsics import Resolver
 from infra import training_image
-from infra.components.training import (EBS_ONLY_FAMILIES, LOCAL_STORAGE_FAMILIES, REPO_ROOT, REQUIREMENTS,
-                                       TrainingJobs, _SourceTarball, instance_family, source_files, source_hash)
+from infra.components.training import (
+    EBS_ONLY_FAMILIES,
+    LOCAL_STORAGE_FAMILIES,
+    REPO_ROOT,
+    REQUIREMENTS,
+    TrainingJobs,
+    _SourceTarball,
+    instance_family,
+    source_files,
+    source_hash,
+)
 from infra.settings import Settings, training_instance_types
 
 SAMPLE_REGION, SAMPLE_ACCOUNT = "eu-west-1", "123456789012"
@@ -144,7 +153,7 @@ class SampleResolver(Resolver):
     url_suffix: str = "amazonaws.com"
     types: dict[str, str] | None = None  # logical id -> resource type
 
-    def pseudo(self) -> dict[str, str]:
+    def pseudo(self) -> dict[str, str | None]:
         return {**super().pseudo(), "AWS::Partition": self.partition, "AWS::URLSuffix": self.url_suffix}
 
     def _name(self, logical_id: str) -> str:

@@ -24,7 +24,9 @@ def without_action(template: dict[str, Any], role_prefix: str, action: str) -> d
     assert len(roles) == 1, roles
     removed = 0
     for resource in stripped["Resources"].values():
-        if resource["Type"] != "AWS::IAM::Policy" or not roles & {r.get("Ref") for r in resource["Properties"]["Roles"]}:
+        if resource["Type"] != "AWS::IAM::Policy":
+            continue
+        if not roles & {r.get("Ref") for r in resource["Properties"]["Roles"]}:
             continue
         statements = resource["Properties"]["PolicyDocument"]["Statement"]
         for statement in statements:
@@ -76,7 +78,8 @@ def test_ingest_needs_the_raw_bucket_grant(synthesized_template) -> None:
 
     with local_stack(without_action(synthesized_template, "ApiHandlerRole", "s3:PutObject")) as stack:
         # An unhandled error of the function: API Gateway would answer 502.
-        with pytest.raises(RuntimeError, match=r"ApiHandler failed: AccessDenied: .*when calling the PutObject operation"):
+        denied = r"ApiHandler failed: AccessDenied: .*when calling the PutObject operation"
+        with pytest.raises(RuntimeError, match=denied):
             stack.api("POST", "/v1/interactions", {"interactions": records()})
         stored = boto3.client("dynamodb", region_name=REGION).scan(
             TableName=stack.find("AWS::DynamoDB::Table", "StorageInteractions"))["Items"]

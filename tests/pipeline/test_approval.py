@@ -35,9 +35,9 @@ def parked_version(stack, execution_arn: str, timeout_s: float = 900) -> int:
     deadline = time.monotonic() + timeout_s
     while True:
         # Read the table directly: handlers run in the execution's thread meanwhile.
-        pending = [i for i in table.query(KeyConditionExpression="pk = :pk AND begins_with(sk, :v)",
-                                          ExpressionAttributeValues={":pk": f"MODEL#{MODEL}", ":v": "VERSION#"})["Items"]
-                   if i.get("approval") == "pending" and "task_token" in i]
+        versions = table.query(KeyConditionExpression="pk = :pk AND begins_with(sk, :v)",
+                               ExpressionAttributeValues={":pk": f"MODEL#{MODEL}", ":v": "VERSION#"})["Items"]
+        pending = [i for i in versions if i.get("approval") == "pending" and "task_token" in i]
         if pending:
             return int(pending[-1]["version"])
         status = sfn.describe_execution(executionArn=execution_arn)["status"]
@@ -78,7 +78,8 @@ def test_approve_resumes_the_synthesized_run_and_promotes(manual) -> None:
 
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     states = result.states
-    assert states.index("GatePassed?") < states.index("RequestApproval") < states.index("Promote") < states.index("Done")
+    assert (states.index("GatePassed?") < states.index("RequestApproval") < states.index("Promote")
+            < states.index("Done"))
     assert result.output["approval"]["comment"] == "looks good"
     assert manual.api("GET", f"/v1/models/{MODEL}/adapters/production").json()["version"] == version
     # Decided once: a second decision is a conflict.

@@ -2,6 +2,8 @@
 window means it is the difference of, which the HTML report shows beside the run."""
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from driftgate.local import local_stack
@@ -21,7 +23,7 @@ def test_the_run_record_and_the_report_show_the_breach_with_both_means() -> None
         stack.api("POST", f"/v1/models/{MODEL}/baseline")
         # Then each question is answered with the next one's worked solution: every answer wrong.
         later = gsm8k_records(61, start=60, model=MODEL, day="2026-11-21")
-        ingest(stack, [{**r, "output": after["output"]} for r, after in zip(later, later[1:])])
+        ingest(stack, [{**r, "output": after["output"]} for r, after in pairwise(later)])
         (check,) = stack.fire_schedule()[0]["checks"]
         assert check["status"] == "breach-started" and check["delta"] > 0.1, check
         assert stack.wait(check["execution_arn"]).status == "SUCCEEDED"

@@ -5,7 +5,6 @@ One stack for the module: each test continues from the state the previous one le
 operator's week would (runs take ~1-2 minutes each on 2 cores)."""
 from __future__ import annotations
 
-
 import pytest
 
 from driftgate.local import local_stack

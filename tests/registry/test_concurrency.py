@@ -8,13 +8,14 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
+from itertools import pairwise
 from typing import Any
 
 import pytest
 
 from functions.common.exceptions import ConflictError
 from functions.registry.store import Registry
-from tests.registry.test_registry import registry, version_record  # noqa: F401 - the shared fixture
+from tests.registry.conftest import version_record
 
 MODEL = "m"
 ROUNDS = 20
@@ -34,14 +35,14 @@ def promotion_stack(history: list[dict[str, Any]]) -> list[int]:
     return stack
 
 
-def consistent_history(registry: Registry) -> list[dict[str, Any]]:  # noqa: F811 - the fixture's value
+def consistent_history(registry: Registry) -> list[dict[str, Any]]:
     """The alias and its history, checked to agree: contiguous revisions, each move starting where
     the previous one ended, the alias equal to the last move (version, revision and artifact)."""
     history = registry.history(MODEL)
     alias = registry.alias(MODEL)
     assert [h["revision"] for h in history] == list(range(1, len(history) + 1))
     assert history[0]["from_version"] is None
-    for previous, entry in zip(history, history[1:]):
+    for previous, entry in pairwise(history):
         assert entry["from_version"] == previous["to_version"], (previous, entry)
     last = history[-1]
     assert (alias["version"], alias["revision"]) == (last["to_version"], last["revision"])
@@ -70,7 +71,7 @@ def race(calls: dict[str, Callable[[], dict[str, Any]]]) -> dict[str, dict[str, 
         barrier.wait()
         try:
             outcomes[name] = call()
-        except Exception as error:  # noqa: BLE001 - any other type is asserted against below
+        except Exception as error:  # any other type is asserted against below
             outcomes[name] = error
 
     threads = [threading.Thread(target=run, args=item) for item in calls.items()]
@@ -82,7 +83,7 @@ def race(calls: dict[str, Callable[[], dict[str, Any]]]) -> dict[str, dict[str, 
 
 
 def test_rollback_racing_promotion_keeps_alias_and_history_consistent(
-        registry: Registry, tight_switching: None) -> None:  # noqa: F811
+        registry: Registry, tight_switching: None) -> None:
     versions = iter(range(1, 10_000))
 
     def new_promotion() -> Callable[[], dict[str, Any]]:

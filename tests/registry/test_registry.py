@@ -6,19 +6,7 @@ import threading
 import pytest
 
 from functions.common.exceptions import ConflictError, NotFoundError
-
-
-@pytest.fixture
-def registry(local):
-    from functions.registry.store import registry as make_registry
-
-    with local.environment("FinishRun"):
-        yield make_registry()
-
-
-def version_record(n: int, decision: str = "promote") -> dict:
-    return {"s3_uri": f"s3://artifacts/adapters/m/{n}/", "sha256": f"{n:064x}", "base_model": "tiny",
-            "gate": {"decision": decision}, "approval": "pending", "execution_arn": f"arn:exec:{n}"}
+from tests.registry.conftest import version_record
 
 
 def test_versions_are_numbered_and_immutable(registry) -> None:

@@ -20,7 +20,6 @@ from driftgate.local.template import synthesize
 from driftgate.testing.realdata import alpaca_records, gsm8k_records
 from functions.drift.clusters import _clip
 from functions.drift.reservoir import Reservoir
-from tests.api.test_serve import base_url  # noqa: F401 - fixture
 
 MODEL = "support-bot"
 USERS = ("alice", "bob", "carol")
@@ -261,7 +260,7 @@ def test_ingest_refuses_a_user_id_that_cannot_be_indexed(local: LocalDeployment)
     assert post_ok(local, "/v1/erasures", {"user_id": "7"})["interactions_erased"] == 1
 
 
-def test_cli_erases_through_the_served_api(local: LocalDeployment, base_url: str) -> None:  # noqa: F811
+def test_cli_erases_through_the_served_api(local: LocalDeployment, base_url: str) -> None:
     records = alpaca_records("alpaca-7b", 3)
     for record in records:
         record["metadata"] = {"user_id": "dave"}

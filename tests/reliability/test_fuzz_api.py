@@ -99,8 +99,8 @@ def served(synthesized_template: dict[str, Any]) -> Iterator[Served]:
         assert here.post("/v1/interactions", {"interactions": seeds}).json()["accepted"] == 25
         assert here.post("/v1/feedback", {"request_id": seeds[0]["request_id"], "rating": 4}).status_code == 200
         assert here.post(f"/v1/models/{SEED_MODEL}/baseline").status_code == 200
-        here.before = {"stored": stored(stack, SEED_MODEL, [s["request_id"] for s in seeds]),
-                       "quality": requests.get(f"{here.base_url}/v1/models/{SEED_MODEL}/quality", timeout=TIMEOUT_S).json()}
+        quality = requests.get(f"{here.base_url}/v1/models/{SEED_MODEL}/quality", timeout=TIMEOUT_S).json()
+        here.before = {"stored": stored(stack, SEED_MODEL, [s["request_id"] for s in seeds]), "quality": quality}
         try:
             yield here
         finally:
@@ -176,7 +176,8 @@ def fuzz_summary() -> dict[str, Any]:
             {k: v for k, v in totals.items() if k != "cases"}, "per_operation": {k: dict(v) for k, v in TALLY.items()}}
 
 
-def test_fuzzing_covered_every_operation_without_a_5xx(served: Served, fuzzed: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_fuzzing_covered_every_operation_without_a_5xx(served: Served, fuzzed: Any,
+                                                       tmp_path_factory: pytest.TempPathFactory) -> None:
     summary = fuzz_summary()
     operations = {f"{method.upper()} {path}" for path, item in
                   requests.get(f"{served.base_url}/v1/openapi.json", timeout=TIMEOUT_S).json()["paths"].items()
@@ -233,7 +234,8 @@ def with_raw(record: dict[str, Any], name: str, literal: str) -> bytes:
 
 DEEP = 10_000
 HOSTILE = [
-    ("10k nested arrays", "/v1/interactions", b'{"interactions": ' + b"[" * DEEP + b"]" * DEEP + b"}", 400, "too deeply"),
+    ("10k nested arrays", "/v1/interactions", b'{"interactions": ' + b"[" * DEEP + b"]" * DEEP + b"}", 400,
+     "too deeply"),
     ("10k nested objects", "/v1/feedback", b'{"x": ' * DEEP + b"1" + b"}" * DEEP, 400, "too deeply"),
     ("over 1 MiB of nesting", "/v1/feedback", b"[" * (1024 * 1024 + 1), 413, "exceeds"),
     ("lone high surrogate", "/v1/interactions", with_raw(interaction("s1", prompt="?"), "prompt", r'"a\ud800b"'),
@@ -380,7 +382,8 @@ MALFORMED = [
 ]
 
 
-@pytest.mark.parametrize(("request_bytes", "status", "named"), [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED])
+@pytest.mark.parametrize(("request_bytes", "status", "named"), [m[1:] for m in MALFORMED],
+                         ids=[m[0] for m in MALFORMED])
 def test_malformed_http_is_answered_and_closed(served: Served, request_bytes: bytes, status: bytes,
                                                named: bytes) -> None:
     response, took = exchange(served, request_bytes)

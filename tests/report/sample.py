@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import ExitStack
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from functions.gate.decision import GateConfig, decide
 from functions.registry.store import Registry
 
 MODEL = "support-bot"
-START = datetime(2026, 11, 1, tzinfo=timezone.utc)
+START = datetime(2026, 11, 1, tzinfo=UTC)
 DAYS = 12
 # Mean quality per day: healthy, regression from day 6, recovery after the promotion on day 9.
 QUALITY = (0.71, 0.72, 0.70, 0.73, 0.71, 0.69, 0.62, 0.56, 0.54, 0.57, 0.68, 0.70)
@@ -49,7 +49,8 @@ def create_state_table(name: str = "driftgate-state", region: str = "us-east-1")
     table = boto3.resource("dynamodb", region_name=region).create_table(
         TableName=name, BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "S"}],
     )
     return StateRepository(table)
 

@@ -44,7 +44,7 @@ def test_runs_table_gate_numbers_and_alias_history(sample_data, sample_html) -> 
     rows = re.findall(r"<tr><td>.*?</tr>", runs, re.S)
     assert len(rows) == len(sample_data["runs"])
     for status in ("PROMOTED", "REJECTED", "SKIPPED", "FAILED", "REJECTED_BY_REVIEWER"):
-        assert f'<span class="badge' in runs and f">{status}</span>" in runs
+        assert '<span class="badge' in runs and f">{status}</span>" in runs
     assert "ResourceLimitExceeded" in runs and points(svg(sample_html, "chart-gate"), "improvement") == 3
     # The breach that started a run: ΔM with the baseline and window means it is the difference of.
     assert "quality_decay: ΔM = 0.180 (baseline 0.720 → window 0.540)" in runs
@@ -115,11 +115,13 @@ def test_fresh_model_renders_no_data_sections(state, tmp_path) -> None:
     for section in ("quality", "drift", "runs", "gate", "registry"):
         assert f'id="{section}"' in html
     path = write_report({"model": "org/fresh model"}, tmp_path / "out")
-    assert path == tmp_path / "out" / "driftgate-report-org-fresh-model.html" and path.read_text().startswith("<!DOCTYPE")
+    assert path == tmp_path / "out" / "driftgate-report-org-fresh-model.html"
+    assert path.read_text().startswith("<!DOCTYPE")
     assert report_path("../x", tmp_path).parent == tmp_path
 
 
-@pytest.mark.parametrize(("values", "lo", "hi"), [([0.54, 0.81], 0.5, 0.9), ([0.7, 0.7], 0.6, 0.8), ([-0.01, 0.17], -0.05, 0.2)])
+@pytest.mark.parametrize(("values", "lo", "hi"),
+                         [([0.54, 0.81], 0.5, 0.9), ([0.7, 0.7], 0.6, 0.8), ([-0.01, 0.17], -0.05, 0.2)])
 def test_linear_axis_rounds_outwards(values, lo, hi) -> None:
     axis = linear_axis(values, "y")
     assert axis.lo == pytest.approx(lo) and axis.hi == pytest.approx(hi) and len(axis.ticks) <= 11

@@ -8,8 +8,8 @@ from statistics import mean
 
 import pytest
 
-from functions.scoring import score
 from functions.scoring import heuristics as h
+from functions.scoring import score
 from functions.scoring.text import words
 from tests.scoring.realdata import ALPACA, GPT4, MIXTRAL, alpaca, heuristic_reports
 
@@ -169,12 +169,12 @@ def test_relevance_is_higher_for_real_pairs_than_for_mismatched_ones(generator: 
     records = alpaca(generator)
     shifted = records[7:] + records[:7]  # each output paired with another instruction's prompt
     real = [h.relevance(r["prompt"], r["output"]) for r in records]
-    mismatched = [h.relevance(r["prompt"], s["output"]) for r, s in zip(records, shifted)]
+    mismatched = [h.relevance(r["prompt"], s["output"]) for r, s in zip(records, shifted, strict=True)]
     real_mean = mean(v for v in real if v is not None)
     mismatched_mean = mean(v for v in mismatched if v is not None)
     # Measured: ~0.40 for real pairs, ~0.02 for mismatched ones.
     assert real_mean > 0.3 and mismatched_mean < 0.1
-    wins = [a > b for a, b in zip(real, mismatched) if a is not None and b is not None]
+    wins = [a > b for a, b in zip(real, mismatched, strict=True) if a is not None and b is not None]
     assert mean(wins) > 0.9
     off_topic_mismatched = mean(v < h.OFF_TOPIC_BELOW for v in mismatched if v is not None)
     off_topic_real = mean(v < h.OFF_TOPIC_BELOW for v in real if v is not None)

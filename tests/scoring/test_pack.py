@@ -44,9 +44,9 @@ def test_report_with_reference_labels_each_metric_by_source() -> None:
 def test_report_is_frozen() -> None:
     report = score("Say hi.", "Hi!")
     with pytest.raises(ValidationError):
-        report.quality = 1.0  # type: ignore[misc]
+        report.quality = 1.0
     with pytest.raises(ValidationError):
-        Score(name="x", value=1.0, source="guess")  # type: ignore[arg-type]
+        Score(name="x", value=1.0, source="guess")  # type: ignore[arg-type]  # not a source, on purpose
 
 
 def test_every_flag_has_a_penalty_and_flags_come_in_order() -> None:
@@ -83,7 +83,7 @@ def test_weak_model_scores_below_strong_models_against_the_reference() -> None:
     # The fair test: two independent models against the same reference.
     assert alpaca_quality < mixtral_quality and alpaca_rouge < mixtral_rouge
     # Same instruction, both models: Mixtral's answer usually scores higher.
-    wins = [m.quality > a.quality for (_, m), (_, a) in zip(scored_sample(MIXTRAL), scored_sample(ALPACA))]
+    wins = [m.quality > a.quality for (_, m), (_, a) in zip(scored_sample(MIXTRAL), scored_sample(ALPACA), strict=True)]
     assert mean(wins) > 0.6
 
 

@@ -21,7 +21,7 @@ def all_pairs() -> list[tuple[str, str]]:
             pairs += [(r["output"] or "", r["reference"] or "") for r in map(json.loads, lines)]
     with open(data_dir() / "gsm8k" / "test.jsonl") as lines:
         solutions = [json.loads(line)["reference"] for line in lines]
-    return pairs + list(zip(solutions, solutions[1:] + solutions[:1]))
+    return pairs + list(zip(solutions, solutions[1:] + solutions[:1], strict=True))
 
 
 def test_rouge_l_equals_rouge_score_on_every_record() -> None:

@@ -83,7 +83,7 @@ def test_json_line_per_record_is_the_pack_report(tmp_path, mixed_records) -> Non
     assert result.exit_code == 0, result.output
     results = json_lines(result.stdout)
     assert len(results) == len(mixed_records)
-    for number, (record, row) in enumerate(zip(mixed_records, results), start=1):
+    for number, (record, row) in enumerate(zip(mixed_records, results, strict=True), start=1):
         assert set(row) == RESULT_KEYS and row["line"] == number and row["id"] == record["id"]
         if record["output"] is None:
             assert row["skipped"] == "no output" and row["scores"] == [] and row["quality"] is None

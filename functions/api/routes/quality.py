@@ -1,6 +1,6 @@
 """How a model does: its window quality beside the frozen baseline, and its latest drift reports."""
 # No `from __future__ import annotations`: Powertools reads the route signatures at runtime.
-from typing import Annotated, Optional
+from typing import Annotated
 
 from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -14,7 +14,7 @@ from functions.interactions.storable import MAX_STORED_INT
 tracer = Tracer()
 router = Router()
 # Part of a DynamoDB key (1 KB at most).
-WindowQuery = Annotated[Optional[str], Query(max_length=64, description="window start (ISO 8601); default: latest")]
+WindowQuery = Annotated[str | None, Query(max_length=64, description="window start (ISO 8601); default: latest")]
 
 
 @router.get("/v1/models/<model>/quality")
@@ -26,7 +26,7 @@ def get_quality(model: ModelPath) -> QualityOut:
 @router.post("/v1/models/<model>/baseline")
 @tracer.capture_method
 def post_baseline(model: ModelPath, window: WindowQuery = None,
-                  adapter_version: Annotated[Optional[int], Query(ge=0, le=MAX_STORED_INT)] = None) -> QualityOut:
+                  adapter_version: Annotated[int | None, Query(ge=0, le=MAX_STORED_INT)] = None) -> QualityOut:
     """Freezes a window as the model's baseline (the promotion of an adapter does this too)."""
     return service.freeze_baseline(model, window, adapter_version)
 
