@@ -1,4 +1,4 @@
-"""The evaluation gate: challenger vs champion on the same examples, pure numpy.
+"""The evaluation gate: challenger vs champion on the same examples, in numpy.
 
 Promote only if (1) the paired-bootstrap confidence interval of the primary metric's improvement
 (per-example eval loss, champion − challenger, so positive is better) lies entirely above
@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,32 +42,37 @@ class GateConfig:
         return cls(**known)
 
 
-@dataclass(frozen=True)
-class Guard:
+class _Outcome(BaseModel):
+    """Exactly these fields, each always present in the JSON: the gate's answer is the pipeline's
+    ``$.gate`` as the state, the registry and the report keep it (functions.pipeline.models)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Guard(_Outcome):
     name: str
-    champion: float | None
+    champion: float | None  # None: not measured
     challenger: float | None
     margin: float
     passed: bool
     detail: str = ""
 
 
-@dataclass(frozen=True)
-class GateDecision:
+class GateDecision(_Outcome):
     decision: Literal["promote", "reject"]
     reasons: list[str]
     n_pairs: int
     primary_metric: str
     champion_mean: float
     challenger_mean: float
-    mean_improvement: float
+    mean_improvement: float  # champion − challenger: positive is better
     ci_low: float
     ci_high: float
-    config: dict[str, Any]
-    guards: list[Guard] = field(default_factory=list)
+    config: dict[str, Any]  # the GateConfig the decision used (margins, seed, protected attribute…)
+    guards: list[Guard] = Field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return self.model_dump(mode="json")
 
 
 class GateInputError(ValueError):
@@ -127,10 +134,11 @@ def _rate(rows: Sequence[dict[str, Any]], flag: str) -> float | None:
 
 def _regression_guard(name: str, champion: float | None, challenger: float | None, margin: float) -> Guard:
     if champion is None or challenger is None:
-        return Guard(name, champion, challenger, margin, True, "not measured")
+        return Guard(name=name, champion=champion, challenger=challenger, margin=margin, passed=True,
+                     detail="not measured")
     delta = challenger - champion
-    return Guard(name, champion, challenger, margin, delta <= margin,
-                 f"challenger {challenger:.4f} vs champion {champion:.4f} ({delta:+.4f}, margin {margin})")
+    return Guard(name=name, champion=champion, challenger=challenger, margin=margin, passed=delta <= margin,
+                 detail=f"challenger {challenger:.4f} vs champion {champion:.4f} ({delta:+.4f}, margin {margin})")
 
 
 def _guards(champion: Sequence[dict[str, Any]], challenger: Sequence[dict[str, Any]],
@@ -179,12 +187,14 @@ def _disparate_impact_guard(champion: Sequence[dict[str, Any]], challenger: Sequ
     chall = disparate_impact(challenger, attribute, config.good_quality)
     by_group = group_rates(challenger, attribute, config.good_quality)
     rates = ", ".join(f"{group} {rate:.2f} (n={n})" for group, (rate, n) in by_group.items())
+    guard = partial(Guard, name="disparate_impact", champion=champ, challenger=chall,
+                    margin=config.disparate_impact_min)
     if chall is None:
         why = f"fewer than two groups of {attribute!r}" if len(by_group) < 2 else "no good output in any group"
-        return Guard("disparate_impact", champ, chall, config.disparate_impact_min, True,
-                     f"not measured: {why}" + (f" (challenger good-output rate by group: {rates})" if rates else ""))
+        by = f" (challenger good-output rate by group: {rates})" if rates else ""
+        return guard(passed=True, detail=f"not measured: {why}{by}")
     # Fails only if the challenger is under the four-fifths line and worse than the champion.
     passed = chall >= config.disparate_impact_min or (champ is not None and chall >= champ)
-    return Guard("disparate_impact", champ, chall, config.disparate_impact_min, passed,
-                 f"challenger {chall:.3f} vs champion {'—' if champ is None else f'{champ:.3f}'} "
+    return guard(passed=passed,
+                 detail=f"challenger {chall:.3f} vs champion {'—' if champ is None else f'{champ:.3f}'} "
                  f"(minimum {config.disparate_impact_min}); challenger good-output rate by {attribute}: {rates}")

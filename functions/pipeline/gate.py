@@ -31,8 +31,7 @@ def rows(files: dict[str, bytes], who: str) -> list[dict[str, Any]]:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = GateInput.model_validate(event)
     files = artifact_store().read_tarball(request.evaluation_uri)
-    decision = decide(rows(files, "champion"), rows(files, "challenger"), gate_config())
-    gate = GateOutput.model_validate(decision.to_dict())
+    gate: GateOutput = decide(rows(files, "champion"), rows(files, "challenger"), gate_config())
     emit(Metric.GATE_PROMOTE if gate.decision == "promote" else Metric.GATE_REJECT, 1, unit=MetricUnit.Count,
          model=request.model)
     logger.info("gate decision", extra={"model": request.model, "decision": gate.decision, "reasons": gate.reasons})

@@ -18,6 +18,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from functions.gate.decision import GateDecision, Guard
+from functions.registry.models import AdapterAlias
+
 ModelName = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:/-]+$")]
 
 
@@ -110,29 +113,8 @@ class GateInput(BaseModel):
     evaluation_uri: str  # the evaluation job's model.tar.gz
 
 
-class GuardResult(TaskOutput):
-    name: str
-    champion: float | None  # None: not measured
-    challenger: float | None
-    margin: float
-    passed: bool
-    detail: str
-
-
-class GateOutput(TaskOutput):
-    """``functions.gate.decision.GateDecision``, as the state, the registry and the report keep it."""
-
-    decision: Literal["promote", "reject"]
-    reasons: list[str]
-    n_pairs: int
-    primary_metric: str
-    champion_mean: float
-    challenger_mean: float
-    mean_improvement: float  # champion − challenger: positive is better
-    ci_low: float
-    ci_high: float
-    config: dict[str, Any]  # the GateConfig the decision used (margins, seed, protected attribute…)
-    guards: list[GuardResult]
+GuardResult = Guard  # the gate's own models are the task's output
+GateOutput = GateDecision
 
 
 # -- Register → $.registered --------------------------------------------------------------------------
@@ -179,16 +161,10 @@ class PromoteInput(BaseModel):
     actor: str = "pipeline"  # the alias history names it; the pipeline passes its execution ARN
 
 
-class PromotedAlias(TaskOutput):
-    """The ``production`` alias after the move (the registry's alias item)."""
+class PromotedAlias(AdapterAlias):
+    """The ``production`` alias after the move: the registry's alias item, with nothing else."""
 
-    alias: str
-    model: str
-    version: int
-    revision: int
-    updated_at: str
-    s3_uri: str
-    sha256: str
+    model_config = TaskOutput.model_config
 
 
 # -- FinishRun → $.outcome (published by NotifyOutcome) ------------------------------------------------
