@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from driftgate.commands import register_all
+from driftgate.heap import keep_freed_memory
 
 app = typer.Typer(
     name="driftgate",
@@ -17,6 +18,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 register_all(app)
+
+
+@app.callback()
+def _start() -> None:
+    """Keep fine-tuned LLMs healthy: score outputs, detect drift, retrain LoRA adapters behind a gate."""
+    keep_freed_memory()  # the demo and `driftgate finetune` train on the CPU in this process
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from driftgate.heap import keep_freed_memory
+
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20,22")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -24,6 +26,8 @@ for key, value in {
     "AWS_DEFAULT_REGION": "us-east-1",
 }.items():
     os.environ[key] = value
+
+keep_freed_memory()  # tests train on the CPU in-process (the tiny base, tests/finetune)
 
 ALPACA = ("alpaca_eval", "Mixtral-8x7B-Instruct-v0.1.jsonl")
 GSM8K = ("gsm8k", "test.jsonl")

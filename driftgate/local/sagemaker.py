@@ -31,16 +31,12 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
     state_task_service_unsupported as unsupported,
 )
 
+from driftgate import heap
 from driftgate.local.dispatch import environment_snapshot
 from driftgate.local.iam import Identities
 from driftgate.paths import REPO_ROOT
 
 JOB_TIMEOUT_S = 1800
-# glibc hands each freed large block (a batch's logits: batch x length x vocab floats) back to the
-# kernel, so every CPU training step page-faults them in again: half of a local job's time was
-# system time. A 1 GiB top pad keeps the heap; measured on the local profile's job: 35 s -> 23 s
-# wall, 18.6 s -> 0.7 s system time. Set only where the caller has not chosen a value.
-MALLOC_DEFAULTS = {"MALLOC_TOP_PAD_": str(1 << 30)}
 _Unsupported = unsupported.StateTaskServiceUnsupported
 _original_sync_resolver = _Unsupported._build_sync_resolver
 _original_assert_pattern = _Unsupported._assert_integration_pattern_is_supported
@@ -86,7 +82,7 @@ def run_training_job(request: dict[str, Any], region: str, extra_env: dict[str, 
         return False, "HyperParameters.sagemaker_program is not set"
     with tempfile.TemporaryDirectory(prefix="driftgate-sm-") as workdir:
         base = Path(workdir) / "opt_ml"
-        env = {**MALLOC_DEFAULTS, **environment_snapshot(), **(extra_env or {}),
+        env = {**heap.ENVIRONMENT, **environment_snapshot(), **(extra_env or {}),
                "SM_BASE_DIR": str(base), "PYTHONPATH": str(REPO_ROOT),
                "SM_MODEL_DIR": str(base / "model"), "SM_OUTPUT_DATA_DIR": str(base / "output" / "data"),
                "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
