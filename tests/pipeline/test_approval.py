@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def manual(tiny_base):
-    context = local_training_context(tiny_base, **{"driftgate:approval_mode": "manual",
+    context = local_training_context(tiny_base, quick=True, **{"driftgate:approval_mode": "manual",
                                                    "driftgate:cooldown_hours": 0,
                                                    "driftgate:monitored_models": [MODEL]})
     with local_stack(context=context) as stack:

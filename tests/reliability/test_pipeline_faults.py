@@ -35,9 +35,8 @@ def base_model(tiny_base, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def stack(base_model):
-    context = local_training_context(base_model)
-    # One epoch is enough to tell faults apart; this module trains five times.
-    context["driftgate:training_hyperparameters"]["num_train_epochs"] = "1"
+    # A quick run is enough to tell faults apart; this module trains five times.
+    context = local_training_context(base_model, quick=True)
     with local_stack(context=context) as deployment:
         yield deployment
 
