@@ -5,6 +5,7 @@ from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from functions.common.contract import BASELINE_EMBEDDINGS_PREFIX
 from functions.common.contract import Settings as HandlerSettings
 from infra.components.api import Api
 from infra.components.handler_function import DependenciesLayer, HandlerFunction
@@ -95,13 +96,28 @@ class DriftgateStack(Stack):
             rate_limit=settings.api_rate_limit, burst_limit=settings.api_burst_limit, enable_waf=settings.enable_waf,
             account_logging_role=settings.api_gateway_account_logging_role,
         )
-        self.schedule = DriftSchedule(self, "Schedule", target=self.drift_check.function,
+        # The schedule runs a small dispatcher that invokes the check once per model, asynchronously:
+        # a separate function, as a check granted invoke on itself would make its role policy and
+        # the function depend on each other (a CloudFormation cycle).
+        self.drift_dispatch = HandlerFunction(
+            self, "DriftDispatch", handler="functions.monitor.dispatch.lambda_handler", layer=layer,
+            description="Scheduled: invokes the drift check once per model with a frozen baseline",
+            timeout=Duration.minutes(1), memory_size=256,
+            environment={**common_env, **HandlerSettings.environment(
+                monitored_models=settings.monitored_models,
+                drift_check_function=self.drift_check.function.function_name)},
+        )
+        # As the schedule's own target did: two retries, and a check older than an hour is dropped
+        # (the next scheduled one is due).
+        self.drift_check.function.configure_async_invoke(retry_attempts=2, max_event_age=Duration.hours(1))
+        self.schedule = DriftSchedule(self, "Schedule", target=self.drift_dispatch.function,
                                       expression=settings.drift_schedule)
         self._grant()
         self.monitoring = Monitoring(
             self, "Monitoring", api=self.api.rest_api,
             functions={**{name: f.function for name, f in self.tasks.items()},
-                       "ApiHandler": self.api_function.function, "DriftCheck": self.drift_check.function},
+                       "ApiHandler": self.api_function.function, "DriftCheck": self.drift_check.function,
+                       "DriftDispatch": self.drift_dispatch.function},
             state_machine=self.pipeline.state_machine, topic=self.notifications.topic, key=storage.key,
             models=settings.monitored_models, drift_alpha=settings.drift_alpha,
             quality_decay_threshold=settings.quality_decay_threshold,
@@ -149,5 +165,14 @@ class DriftgateStack(Stack):
                 storage.state_table.grant_read_write_data(fn[name])
 
         storage.raw_bucket.grant_read(drift)
+        # The baseline sample's embeddings, stored by the first check after a freeze.
+        storage.raw_bucket.grant_put(drift, f"{BASELINE_EMBEDDINGS_PREFIX}*")
         storage.state_table.grant_read_write_data(drift)
         machine.grant_start_execution(drift)
+
+        # The dispatcher queries the baseline index and invokes the check by name (unqualified).
+        dispatch = self.drift_dispatch.function
+        storage.state_table.grant(dispatch, "dynamodb:Query")
+        storage.key.grant_decrypt(dispatch)
+        dispatch.add_to_role_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"],
+                                                        resources=[drift.function_arn]))

@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
+from driftgate.local import async_invocations
 from driftgate.local.atomicity import atomic_dynamodb
 from driftgate.local.dispatch import (
     Dispatcher,
@@ -274,14 +275,21 @@ class LocalDeployment:
         multi = {name: ", ".join(values) for name, values in (result.get("multiValueHeaders") or {}).items()}
         return ApiResponse(result["statusCode"], {**(result.get("headers") or {}), **multi}, _response_body(result))
 
-    def fire_schedule(self) -> list[Any]:
-        """Delivers one scheduled event to every target of every schedule rule."""
+    def fire_schedule(self) -> list[dict[str, Any]]:
+        """Delivers one scheduled event to every target of every schedule rule. Each answer is the
+        target's (the drift check's dispatcher: ``dispatched``, ``without_baseline``) with
+        ``checks``: what the one-model checks it invoked asynchronously answered, which run at once
+        in this process (:mod:`driftgate.local.async_invocations`). A failed check raises."""
         results = []
         for rule in self.rules:
             for target in rule["targets"]:
                 event = {"source": "aws.events", "detail-type": "Scheduled Event", "resources": [rule["name"]],
                          **json.loads(target.get("Input", "{}"))}
-                results.append(self.invoke(self.dispatcher.lookup(target["Arn"]).logical_id, event))
+                with async_invocations.recording(self.dispatcher) as started:
+                    answer = self.invoke(self.dispatcher.lookup(target["Arn"]).logical_id, event)
+                if failed := [s for s in started if s.failed]:
+                    raise RuntimeError(f"{failed[0].logical_id} failed for {failed[0].event}: {failed[0].answer}")
+                results.append({**answer, "checks": [s.answer for s in started]})
         return results
 
     def start_execution(self, execution_input: dict[str, Any], name: str | None = None) -> str:

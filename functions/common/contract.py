@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
+from urllib.parse import quote
 
 from functions.common.exceptions import ConfigurationError
 
@@ -85,6 +86,8 @@ class Settings:
     # Where the drift check caches embeddings ("": no cache); /tmp in Lambda, so a warm container
     # reuses the baseline's vectors.
     embedding_cache_dir = Variable("EMBEDDING_CACHE_DIR", str, "")
+    # The one-model drift check the scheduled dispatcher invokes asynchronously, once per model.
+    drift_check_function = Variable("DRIFT_CHECK_FUNCTION", str)
 
     @classmethod
     def variables(cls) -> dict[str, Variable[Any]]:
@@ -135,10 +138,24 @@ DRIFT_PREFIX = "DRIFT#"
 RUN_PREFIX = "RUN#"
 VERSION_PREFIX = "VERSION#"
 ALIAS_PREFIX = "ALIAS#"
+# One item per model with a frozen baseline, under one partition: the scheduled check lists the
+# models to check with a Query of it, not a scan of the table.
+BASELINE_INDEX_PK = "BASELINES"
+# Where the drift check keeps a baseline sample's embeddings (S3, raw bucket), one object per field.
+BASELINE_EMBEDDINGS_PREFIX = "baselines/"
 
 
 def model_pk(model: str) -> str:
     return f"MODEL#{model}"
+
+
+def baseline_index_sk(model: str) -> str:
+    return model_pk(model)
+
+
+def baseline_embeddings_key(model: str, field: str) -> str:
+    # Quoted: model names may hold "/" (one path segment per model, none shared).
+    return f"{BASELINE_EMBEDDINGS_PREFIX}{quote(model, safe='')}/{field}.npy"
 
 
 def window_sk(start: str) -> str:

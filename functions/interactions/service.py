@@ -5,10 +5,12 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from functions.common.contract import (
+    BASELINE_INDEX_PK,
     BASELINE_RESERVOIR_SK,
     BASELINE_SK,
     DRIFT_PREFIX,
     WINDOW_PREFIX,
+    baseline_index_sk,
     model_pk,
     settings,
 )
@@ -145,6 +147,10 @@ def freeze_baseline(model: str, window: str | None = None, adapter_version: int 
     if not item:
         raise NotFoundError(f"no window {window or '(latest)'} for model {model!r}")
     frozen_at = utc_now()
+    # The index item first: the scheduled check finds models through it, and one found before its
+    # baseline is written is answered "no-baseline", while a baseline never indexed is never checked.
+    state.put({"pk": BASELINE_INDEX_PK, "sk": baseline_index_sk(model), "model": model, "window": item["start"],
+               "frozen_at": frozen_at})
     state.put({**item, "sk": BASELINE_SK, "window_sk": item["sk"], "adapter_version": adapter_version,
                "frozen_at": frozen_at})
     # The drift check compares against the baseline's own sample, frozen with it.

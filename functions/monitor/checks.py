@@ -3,13 +3,14 @@
 Quality decay compares mean quality (exact window aggregates for ΔM; the windows' reservoir
 samples for the Welch companion p-value). Embedding drift runs the calibrated two-sample test
 (``functions.drift``) on the reservoir samples of prompts and of outputs, each at alpha/2 so the
-two reports together keep the false-alarm rate at alpha. A breach starts the retrain pipeline
-through the model's trigger (one run at a time, cooldown)."""
+two reports together keep the false-alarm rate at alpha; the baseline's embeddings are stored
+once (``baseline_vectors``), so a check embeds only the current window. A breach starts the
+retrain pipeline through the model's trigger (one run at a time, cooldown)."""
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel
 
@@ -23,11 +24,21 @@ from functions.common.contract import (
 )
 from functions.common.exceptions import ConflictError
 from functions.common.repositories import Repositories, repositories, utc_now
-from functions.drift import DriftInputError, detect_drift, quality_decay
+from functions.drift import (
+    MIN_SAMPLES,
+    DriftInputError,
+    DriftReport,
+    Embedder,
+    compare_windows,
+    quality_decay,
+    window_from_records,
+)
+from functions.drift.report import Field
 from functions.interactions.windows import reservoir_sk
+from functions.monitor.baseline_vectors import StoredBaseline
 from functions.monitor.trigger import start_retrain
 
-FIELDS = ("prompt", "output")
+FIELDS = ("prompt", "output")  # a plain literal: tests/infra/test_monitoring.py reads it
 
 
 class CheckResult(BaseModel):
@@ -64,7 +75,20 @@ def _quality(records: list[dict[str, Any]]) -> list[float]:
     return [float(r["scores"]["quality"]) for r in records if r.get("scores", {}).get("quality") is not None]
 
 
-def check_model(model: str, embedder: Any = None) -> CheckResult:
+def drift_report(repos: Repositories, model: str, base_records: list[dict[str, Any]],
+                 current_records: list[dict[str, Any]], field: str, embedder: Embedder, alpha: float) -> DriftReport:
+    """``functions.drift.detect_drift`` with the baseline's stored vectors: the same windows, the
+    same test and seed, so the same decision and p-values given the same embeddings."""
+    for name, window in (("baseline", base_records), ("current", current_records)):
+        if len(window) < MIN_SAMPLES:  # before embedding anything, as detect_drift does
+            raise DriftInputError(f"the {name} window has {len(window)} records; at least {MIN_SAMPLES} are needed")
+    name = cast(Field, field)
+    baseline = window_from_records(base_records, name, StoredBaseline(embedder, repos.s3, model, field))
+    current = window_from_records(current_records, name, embedder)
+    return compare_windows(baseline, current, name, alpha=alpha, embedder_name=embedder.name)
+
+
+def check_model(model: str, embedder: Embedder | None = None) -> CheckResult:
     repos = repositories()
     pk = model_pk(model)
     baseline = repos.state.get(pk, BASELINE_SK)
@@ -93,9 +117,13 @@ def check_model(model: str, embedder: Any = None) -> CheckResult:
                           min_samples=min(min_samples, 30))
     result.decay = decay.model_dump(mode="json")
     reasons = [f"quality decay: ΔM = {delta:.3f} > {threshold}"] if delta > threshold else []
+    if embedder is None:
+        from functions.drift import default_embedder
+
+        embedder = default_embedder()
     for field in FIELDS:
         try:
-            report = detect_drift(base_records, current_records, field, embedder=embedder, alpha=alpha / len(FIELDS))
+            report = drift_report(repos, model, base_records, current_records, field, embedder, alpha / len(FIELDS))
         except DriftInputError as error:
             result.drift[field] = {"error": str(error)}
             continue

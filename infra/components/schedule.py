@@ -1,4 +1,4 @@
-"""The EventBridge schedule that runs the drift check."""
+"""The EventBridge schedule that runs the drift check's dispatcher (which starts one check per model)."""
 from __future__ import annotations
 
 from aws_cdk import Duration

@@ -311,7 +311,7 @@ def test_no_nag_findings(built) -> None:
 def test_real_stack_monitors_every_function_and_model(stack, template: Template) -> None:
     monitoring = next(c for c in stack.node.find_all() if isinstance(c, Monitoring))
     settings = stack.settings
-    names = {*stack.tasks, "ApiHandler", "DriftCheck"}
+    names = {*stack.tasks, "ApiHandler", "DriftCheck", "DriftDispatch"}
     assert {name.split(":", 1)[1] for name in monitoring.alarms if name.startswith("errors:")} == names
     assert {name.split(":", 1)[1].rsplit(":", 1)[0] for name in monitoring.alarms
             if name.startswith("drift:")} == set(settings.monitored_models)

@@ -105,12 +105,16 @@ def test_state_machine_logs_all_traces_and_has_lambda_tasks_and_choice(template)
     assert "sns:publish" in str(states["NotifyFailure"]["Resource"])
 
 
-def test_schedule_runs_the_drift_check(template) -> None:
+def test_schedule_runs_the_drift_check_dispatcher(template) -> None:
     template.has_resource_properties("AWS::Events::Rule", {
         "ScheduleExpression": "rate(1 hour)",
-        "Targets": [Match.object_like({"Arn": {"Fn::GetAtt": [Match.string_like_regexp("DriftCheck"), "Arn"]},
+        "Targets": [Match.object_like({"Arn": {"Fn::GetAtt": [Match.string_like_regexp("DriftDispatch"), "Arn"]},
                                        "RetryPolicy": {"MaximumRetryAttempts": 2}})],
     })
+    # Its asynchronous invocations of the check retry as the schedule's did, and expire with the hour.
+    template.has_resource_properties("AWS::Lambda::EventInvokeConfig", {
+        "FunctionName": {"Ref": Match.string_like_regexp("DriftCheckFunction")},
+        "MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 3600})
 
 
 def test_topic_is_encrypted_and_tls_only(template) -> None:

@@ -72,11 +72,11 @@ def test_handler_metrics_are_collected_as_emf(local) -> None:
     assert accepted[-1] in (3, [3.0])
 
 
-def test_schedule_invokes_the_drift_check(local) -> None:
+def test_schedule_invokes_the_drift_check_dispatcher(local) -> None:
+    # The monitored model has no baseline yet: the dispatcher names it and starts no check.
     (result,) = local.fire_schedule()
-    (check,) = result["checks"]
-    assert check["model"] == "support-bot" and check["status"] == "no-baseline"
-    assert check["detail"] == "no baseline frozen yet" and check["execution_arn"] is None
+    assert result == {"dispatched": [], "without_baseline": ["support-bot"], "checks": []}
+    assert [lid for lid, _ in local.dispatcher.invocations] == [local.function("DriftDispatch").logical_id]
 
 
 def test_the_drift_check_caches_embeddings_where_the_cli_does(local) -> None:
