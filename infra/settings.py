@@ -46,6 +46,7 @@ class Settings:
     min_training_quality: float = _HANDLER_DEFAULTS["min_training_quality"]
     use_spot_training: bool = True
     min_training_records: int = _HANDLER_DEFAULTS["min_training_records"]
+    dataset_window_days: int = _HANDLER_DEFAULTS["dataset_window_days"]  # how far back PrepareDataset reads
     reservoir_size: int = _HANDLER_DEFAULTS["reservoir_size"]  # sampled interactions per window
     raw_retention_days: int = 365
     api_rate_limit: int = 50
@@ -75,6 +76,8 @@ class Settings:
             raise ValueError(f"driftgate:drift_alpha must be in (0, 1), got {self.drift_alpha}")
         if self.min_window_samples < 2 or self.window_hours < 1 or self.cooldown_hours < 0:
             raise ValueError("driftgate:min_window_samples >= 2, window_hours >= 1, cooldown_hours >= 0")
+        if self.dataset_window_days < 1:
+            raise ValueError(f"driftgate:dataset_window_days must be >= 1, got {self.dataset_window_days}")
 
     @classmethod
     def from_node(cls, node: Node) -> Settings:

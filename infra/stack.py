@@ -57,6 +57,7 @@ class DriftgateStack(Stack):
             min_training_records=settings.min_training_records,
             min_training_quality=settings.min_training_quality,
             gate_config=settings.gate,
+            dataset_window_days=settings.dataset_window_days,
         )
 
         self.tasks = {

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +50,7 @@ TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteI
                     "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
 
 _original_get_auth_instance = RequestSigner.get_auth_instance
+_original_submit = ThreadPoolExecutor.submit
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class Identities:
         self._stack.enter_context(mock.patch.object(
             ActionAuthenticatorMixin, "_authenticate_and_authorize_normal_action", new=_authorize))
         self._stack.enter_context(enable_iam_authentication())
+        self._stack.enter_context(mock.patch.object(ThreadPoolExecutor, "submit", new=self._submit_as_caller()))
 
     def stop(self) -> None:
         self._stack.close()
@@ -119,6 +122,24 @@ class Identities:
             yield
         finally:
             stack.pop()
+
+    def _submit_as_caller(self) -> Callable[..., Any]:
+        """A thread pool's task signs as whoever submitted it. In Lambda the role's credentials are
+        process-wide, so a handler's worker threads (parallel S3 reads, boto3's upload threads) sign
+        as its role; here identities are per thread, and without this they fell back to the operator,
+        so a missing grant went unseen."""
+        identities = self
+
+        def submit(executor: ThreadPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+            caller = identities.current()
+            if caller is None:
+                return _original_submit(executor, fn, *args, **kwargs)
+
+            def as_caller() -> Any:
+                with identities.acting_as(caller):
+                    return fn(*args, **kwargs)
+            return _original_submit(executor, as_caller)
+        return submit
 
     def current(self) -> Identity | None:
         stack = self._stack_of_thread()

@@ -80,6 +80,8 @@ class Settings:
     cooldown_hours = Variable("COOLDOWN_HOURS", int, 24)
     min_training_records = Variable("MIN_TRAINING_RECORDS", int, 200)
     min_training_quality = Variable("MIN_TRAINING_QUALITY", float, 0.5)
+    # How far back a dataset reaches: the date partitions of the newest N days a model has stored.
+    dataset_window_days = Variable("DATASET_WINDOW_DAYS", int, 30)
     gate_config: Variable[dict[str, Any]] = Variable("GATE_CONFIG", json.loads, {}, json.dumps)
     monitored_models: Variable[tuple[str, ...]] = Variable("MONITORED_MODELS", _names, (), ",".join)
     approval_mode = Variable("APPROVAL_MODE", str, "auto")

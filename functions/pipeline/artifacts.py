@@ -4,9 +4,11 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,10 @@ from botocore.exceptions import ClientError
 
 from functions.common.clients import client, region
 from functions.common.contract import settings
+
+# Concurrent GETs of raw objects: S3 serves thousands of GETs per second per prefix, and each
+# object is small (one ingest batch of one day), so a sequential read is bound by request latency.
+RAW_READERS = 16
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -27,19 +33,37 @@ class ArtifactStore:
     raw_bucket: str
     artifacts_bucket: str
 
-    def raw_records(self, model: str) -> Iterator[dict[str, Any]]:
-        """Every raw interaction of a model, each ``request_id`` once (a retried batch may have
-        written a record into two objects)."""
-        seen: set[str] = set()
+    def raw_days(self, model: str) -> list[str]:
+        """The model's date partitions (``raw/model=<m>/date=<day>/``), oldest first."""
+        prefix = f"raw/model={model}/date="
         paginator = self.s3.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.raw_bucket, Prefix=f"raw/model={model}/"):
-            for obj in page.get("Contents", []):
-                body = self.s3.get_object(Bucket=self.raw_bucket, Key=obj["Key"])["Body"].read().decode()
-                for line in body.splitlines():
-                    record = json.loads(line)
-                    if record["request_id"] not in seen:
-                        seen.add(record["request_id"])
-                        yield record
+        return sorted(common["Prefix"][len(prefix):].rstrip("/")
+                      for page in paginator.paginate(Bucket=self.raw_bucket, Prefix=prefix, Delimiter="/")
+                      for common in page.get("CommonPrefixes", []))
+
+    def raw_records(self, model: str, days: Sequence[str] | None = None, *,
+                    readers: int = RAW_READERS) -> Iterator[dict[str, Any]]:
+        """The raw interactions of ``days`` (every day when None), each ``request_id`` once (a
+        retried batch may have written a record into two objects). ``readers`` objects are read at
+        a time, in order; at most twice that many bodies are held at once."""
+        prefixes = ([f"raw/model={model}/date={day}/" for day in days] if days is not None
+                    else [f"raw/model={model}/"])
+        paginator = self.s3.get_paginator("list_objects_v2")
+        keys = (obj["Key"] for prefix in prefixes
+                for page in paginator.paginate(Bucket=self.raw_bucket, Prefix=prefix)
+                for obj in page.get("Contents", []))
+        seen: set[str] = set()
+        with ThreadPoolExecutor(max_workers=readers) as pool:
+            while chunk := list(islice(keys, 2 * readers)):
+                for body in pool.map(self._read_raw, chunk):
+                    for line in body.splitlines():
+                        record = json.loads(line)
+                        if record["request_id"] not in seen:
+                            seen.add(record["request_id"])
+                            yield record
+
+    def _read_raw(self, key: str) -> str:
+        return str(self.s3.get_object(Bucket=self.raw_bucket, Key=key)["Body"].read().decode())
 
     def upload_file(self, path: Path, key: str) -> str:
         self.s3.upload_file(str(path), self.artifacts_bucket, key)

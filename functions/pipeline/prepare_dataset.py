@@ -13,6 +13,9 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Iterable
+from datetime import date, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,7 @@ from functions.registry.store import registry
 
 logger = Logger()
 tracer = Tracer()
+CHUNK = 500  # records per erasure/feedback lookup while streaming to disk
 
 
 def training_record(record: dict[str, Any], feedback: dict[str, Any] | None) -> dict[str, Any]:
@@ -56,29 +60,48 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return prepare(run, str(run.run_id or getattr(context, "aws_request_id", "run"))).model_dump(mode="json")
 
 
+def window_days(days: list[str], window: int) -> list[str]:
+    """The date partitions within ``window`` days of the newest one (days are ISO dates)."""
+    if not days:
+        return []
+    since = (date.fromisoformat(days[-1]) - timedelta(days=window - 1)).isoformat()
+    return [day for day in days if day >= since]
+
+
+def write_source(records: Iterable[dict[str, Any]], path: Path) -> int:
+    """Writes the training records to ``path`` a chunk at a time (bounded memory): erased records
+    dropped, feedback joined. Returns how many were written."""
+    store = interaction_store()
+    written = 0
+    with path.open("w", encoding="utf-8") as out:
+        while chunk := list(islice(records, CHUNK)):
+            ids = [r["request_id"] for r in chunk]
+            # An erasure that stopped between its steps may leave a tombstoned record's raw line behind.
+            erased = {rid for rid, stored in store.lookup(ids).items() if stored.erased}
+            kept = [r for r in chunk if r["request_id"] not in erased]
+            feedback = store.feedback_of([r["request_id"] for r in kept])
+            out.writelines(json.dumps(training_record(r, feedback.get(r["request_id"]))) + "\n" for r in kept)
+            written += len(kept)
+    return written
+
+
 def prepare(run: PrepareDatasetInput, run_id: str) -> DatasetReady | NotEnoughData:
     artifacts = artifact_store()
-    store = interaction_store()
-    records = list(artifacts.raw_records(run.model))
-    # An erasure that stopped between its steps may leave a tombstoned record's raw line behind.
-    erased = {rid for rid, stored in store.lookup([r["request_id"] for r in records]).items() if stored.erased}
-    records = [r for r in records if r["request_id"] not in erased]
-    feedback = store.feedback_of([r["request_id"] for r in records])
+    days = window_days(artifacts.raw_days(run.model), settings.dataset_window_days)
     protected = gate_config().protected_attribute
     config = DataConfig(min_quality=settings.min_training_quality,
                         min_records=max(2, settings.min_training_records),
                         protected_attributes=(protected,) if protected else ())
     production = registry().alias(run.model, "production")
     champion = Champion(version=production["version"], s3_uri=production["s3_uri"]) if production else None
-    counted = dict(DatasetCounts(model=run.model, available_records=len(records),
-                                 required_records=config.min_records, champion=champion))
     workdir = Path(tempfile.mkdtemp(prefix="dataset-"))
     try:
         source = workdir / "interactions.jsonl"
-        source.write_text("".join(json.dumps(training_record(r, feedback.get(r["request_id"]))) + "\n"
-                                  for r in records))
+        available = write_source(artifacts.raw_records(run.model, days), source)
+        counted = dict(DatasetCounts(model=run.model, available_records=available,
+                                     required_records=config.min_records, champion=champion))
         try:
-            manifest = build_training_set([source], workdir / "out", config) if records else None
+            manifest = build_training_set([source], workdir / "out", config) if available else None
         except DataError as error:
             logger.info("not enough data", extra={"model": run.model, "reason": str(error)})
             return NotEnoughData(**counted, enough=False, message=f"{run.model}: {error}")
@@ -98,7 +121,8 @@ def prepare(run: PrepareDatasetInput, run_id: str) -> DatasetReady | NotEnoughDa
             golden_uri=f"s3://{artifacts.artifacts_bucket}/golden/{run.model}/",
             manifest_uri=artifacts.upload_file(workdir / "out" / "manifest.json", f"{prefix}/manifest.json"),
             manifest=DatasetManifest(counts=manifest["counts"], sha256=manifest["sha256"]),
-            message=f"{run.model}: dataset of {manifest.get('counts', {})} from {len(records)} interactions",
+            message=f"{run.model}: dataset of {manifest.get('counts', {})} from {available} interactions"
+                    f" of {len(days)} days",
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
