@@ -1,4 +1,5 @@
-"""The scheduled check through its real handler on the local stack: a quality decay with no
+"""The scheduled check through its real handlers on the local stack (the dispatcher, then the
+one-model check it invokes): a quality decay with no
 embedding drift starts a run on the decay trigger; a window too small to judge starts
 nothing; and the metrics it emits are the ones the template's alarms watch."""
 from __future__ import annotations
@@ -48,7 +49,9 @@ def stack():
 def test_decay_without_drift_starts_a_run_on_the_decay_trigger(stack, synthesized_template) -> None:
     assert ingest(stack, gsm8k(80, 80, day="2026-11-21", wrong_final_answer=True)) == 80
 
-    (check,) = stack.fire_schedule()[0]["checks"]
+    (scheduled,) = stack.fire_schedule()
+    (check,) = scheduled["checks"]
+    assert scheduled["dispatched"] == [MODEL]
 
     assert check["status"] == "breach-started", check
     assert check["baseline_quality"] > 0.9 and check["delta"] > 0.5
