@@ -1,7 +1,7 @@
 """The scheduled check through its real handlers on the local stack (the dispatcher, then the
-one-model check it invokes): a quality decay with no
-embedding drift starts a run on the decay trigger; a window too small to judge starts
-nothing; and the metrics it emits are the ones the template's alarms watch."""
+one-model check it invokes): a quality decay with no embedding drift starts a run on the decay
+trigger; a window too small to judge starts nothing; and the metrics it emits are the ones the
+template's alarms watch."""
 from __future__ import annotations
 
 import json
