@@ -161,6 +161,10 @@ def _boxed_answer(content: str) -> str | None:
 
 def _answer_phrases(text: str) -> list[str]:
     """What follows each answer marker that opens a line or sentence or follows the/my/our."""
+    # Most texts hold no "answer": a substring test (casefold: what IGNORECASE matches for these
+    # letters, "ſ" included) skips the regex, which would be tried at every position.
+    if "answer" not in text.casefold():
+        return []
     phrases = []
     for m in _ANSWER_PHRASE.finditer(text):
         line_start = text.rfind("\n", 0, m.start()) + 1
@@ -228,9 +232,11 @@ def extract_final_answer(text: str) -> str | None:
     return (normalize_text(text) or None) if _is_short(text) else None
 
 
-def reference_answer(reference: str) -> str | None:
-    """The answer a reference states, or the reference itself when short; None for prose."""
+def reference_answer(reference: str, tokens: list[str] | None = None) -> str | None:
+    """The answer a reference states, or the reference itself when short; None for prose.
+    ``tokens``, when given, must be ``words(reference)``."""
     stated = stated_answer(reference)
     if stated is not None:
         return stated
-    return extract_final_answer(reference) if _is_short(reference) else None
+    n_words = len(words(reference) if tokens is None else tokens)
+    return extract_final_answer(reference) if 0 < n_words <= SHORT_ANSWER_WORDS else None

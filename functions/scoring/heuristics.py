@@ -11,6 +11,8 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from itertools import repeat
+from operator import mul
 
 from functions.scoring.text import content_terms
 
@@ -131,24 +133,38 @@ _HASH_BASE = 1_000_003
 def longest_repeated_span(tokens: list[str]) -> int:
     """Length in tokens of the longest span that occurs at least twice (occurrences may overlap).
 
-    "Some span of length k repeats" is monotone in k, so gallop k = 1, 2, 4, ... then bisect.
-    Each probe compares rolling hashes of all k-grams, O(n) whatever k is: looping outputs,
-    whose repeated span is hundreds of tokens long, cost no more than normal ones.
+    "Some span of length k repeats" is monotone in k. Up to SHORT_SPAN it is tested exactly on
+    token tuples, by bisection (real outputs mostly repeat 2-6 tokens). Past it, gallop
+    k = 2 x SHORT_SPAN, ... then bisect, each probe comparing rolling hashes of all k-grams, O(n)
+    whatever k is: looping outputs, whose repeated span is hundreds of tokens long, cost no more
+    than normal ones.
     """
     n = len(tokens)
+    # repeats(lo) (or lo == 0) and not repeats(hi), except hi == SHORT_SPAN: untested until last.
+    lo, hi = 0, min(SHORT_SPAN, n)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if repeats_exactly(tokens, mid):
+            lo = mid
+        else:
+            hi = mid
+    if hi < SHORT_SPAN or not repeats_exactly(tokens, SHORT_SPAN):
+        return lo
+
     ids: dict[str, int] = {}
+    codes = [ids.setdefault(tok, len(ids) + 1) for tok in tokens]
     prefix = [0]
-    for tok in tokens:
-        prefix.append((prefix[-1] * _HASH_BASE + ids.setdefault(tok, len(ids) + 1)) % _HASH_MOD)
+    append, value = prefix.append, 0
+    for code in codes:
+        value = (value * _HASH_BASE + code) % _HASH_MOD
+        append(value)
 
     def repeats(k: int) -> bool:
-        if k <= SHORT_SPAN:  # short spans: C-level tuples beat Python big-int hashing
-            return len(set(zip(*(tokens[i:] for i in range(k)), strict=False))) < n - k + 1
         shift = pow(_HASH_BASE, k, _HASH_MOD)
-        grams = {(prefix[i + k] - prefix[i] * shift) % _HASH_MOD for i in range(n - k + 1)}
+        grams = {(end - begin * shift) % _HASH_MOD for end, begin in zip(prefix[k:], prefix, strict=False)}
         return len(grams) < n - k + 1
 
-    lo, hi = 0, 1  # once galloping stops: repeats(lo) (or lo == 0) and not repeats(hi)
+    lo, hi = SHORT_SPAN, 2 * SHORT_SPAN  # once galloping stops: repeats(lo) and not repeats(hi)
     while hi < n and repeats(hi):
         lo, hi = hi, hi * 2
     hi = min(hi, n)
@@ -159,6 +175,13 @@ def longest_repeated_span(tokens: list[str]) -> int:
         else:
             hi = mid
     return lo
+
+
+def repeats_exactly(tokens: list[str], k: int) -> bool:
+    """Some k-gram of ``tokens`` occurs twice (C-level tuples: faster than hashing for short k)."""
+    if k == 1:
+        return len(set(tokens)) < len(tokens)
+    return len(set(zip(*(tokens[i:] for i in range(k)), strict=False))) < len(tokens) - k + 1
 
 
 # Degenerate looping: few distinct bigrams in a text long enough to judge...
@@ -210,15 +233,17 @@ MIN_TERMS = 3
 OFF_TOPIC_BELOW = 0.03
 
 
-def relevance(prompt: str, output: str) -> float | None:
+def relevance(prompt: str, output: str, output_tokens: list[str] | None = None) -> float | None:
     """Cosine of content-term counts between prompt and output (idf-free, crude stemming).
 
     None when the prompt or the output has too few content terms to say anything.
+    ``output_tokens``, when given, must be ``words(output)`` (the pack has them already).
     """
-    p, o = Counter(content_terms(prompt)), Counter(content_terms(output))
+    p, o = Counter(content_terms(prompt)), Counter(content_terms(output, output_tokens))
     if len(p) < MIN_TERMS or len(o) < MIN_TERMS:
         return None
-    dot = sum(count * o[term] for term, count in p.items() if term in o)
+    # Integer sums, so the C-level map() forms give exactly what the loops would.
+    dot = sum(map(mul, p.values(), map(o.get, p, repeat(0))))
     if not dot:
         return 0.0
-    return dot / math.sqrt(sum(c * c for c in p.values()) * sum(c * c for c in o.values()))
+    return dot / math.sqrt(sum(map(mul, p.values(), p.values())) * sum(map(mul, o.values(), o.values())))

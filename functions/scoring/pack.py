@@ -29,12 +29,7 @@ from pydantic import BaseModel, ConfigDict
 
 from functions.scoring import heuristics as h
 from functions.scoring.pii import find_pii
-from functions.scoring.reference import (
-    answers_match,
-    reference_answer,
-    rouge_l,
-    token_f1,
-)
+from functions.scoring.reference import reference_metrics
 from functions.scoring.text import words
 
 Source = Literal["heuristic", "reference", "feedback", "judge"]
@@ -102,7 +97,7 @@ def score(
     prose_tokens = tokens if prose is output else words(prose)
     distinct_2 = h.distinct_n(prose_tokens, 2)
     longest_span = h.longest_repeated_span(prose_tokens)
-    relevance = None if empty else h.relevance(prompt or "", output)
+    relevance = None if empty else h.relevance(prompt or "", output, tokens)
     pii = find_pii(output)
     raised = {
         "empty": empty,
@@ -134,10 +129,8 @@ def score(
     em = f1 = rl = None
     penalised = set(flags)
     if reference is not None:
-        ref_answer = reference_answer(reference)
-        em = answers_match(output, reference, ref_answer)
-        f1 = token_f1(output, reference)
-        rl = rouge_l(output, reference)
+        # Each text is tokenised once; every metric reads the same word lists.
+        ref_answer, em, f1, rl = reference_metrics(output, reference, tokens, words(reference))
         weights = FREE_FORM_WEIGHTS if ref_answer is None else ANSWER_WEIGHTS
         base = weights["exact_match"] * em + weights["token_f1"] * f1 + weights["rouge_l"] * rl
         scores += [

@@ -28,19 +28,32 @@ _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@((?:[A-Za-z0-9-]+\.)+[A-Za-z
 _RESERVED_DOMAIN = re.compile(
     r"(?:^|\.)(?:example\.(?:com|net|org)|example|test|invalid|localhost)$", re.IGNORECASE
 )
-_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
-_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])")
-_SSN = re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}([ -])(?!00)\d{2}\1(?!0000)\d{4}(?![\d-])")
+# Each pattern below opens with its first character class, and the "not preceded by" check
+# comes right after it as a lookbehind over that character: a pattern that opens with a
+# lookbehind is tried at every position of the text, one that opens with a class lets the
+# regex engine skip to the next character of that class (2-4x faster on real outputs). They
+# match exactly what the plain forms in tests/scoring/test_pii_patterns.py match.
+_CARD = re.compile(r"\d(?<![\d-]\d)(?:[ -]?\d){12,18}(?![\d-])")
+_IBAN = re.compile(
+    r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])"
+)
+# Area not 000, 666 or 9xx (checked behind its three digits), group not 00, serial not 0000.
+_SSN = re.compile(r"\d\d{2}(?<![\d-]\d{3})(?<!000|666|9\d\d)([ -])(?!00)\d{2}\1(?!0000)\d{4}(?![\d-])")
 _PHONE = re.compile(
-    r"(?<![\w+-])(?:"
+    r"[+(\d](?<![\w+-][+(\d])(?:"  # the first character, then one branch per first character:
     # international: +CC, an optional (area), then 2-6 groups of digits (only the first may be one digit)
-    r"\+\d{1,3}(?:[ .-]?\(\d{1,4}\))?[ .-]?\d{1,4}(?:[ .-]?\d{2,4}){1,5}"
-    r"|"
-    # North American: optional 1, area code, exchange, line, with separators
-    r"(?:1[ .-]?)?(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{3}[ .-]\d{4}"
+    r"(?<=\+)\d{1,3}(?:[ .-]?\(\d{1,4}\))?[ .-]?\d{1,4}(?:[ .-]?\d{2,4}){1,5}"
+    # North American: optional 1, area code, exchange, line, with separators; with the 1 first...
+    r"|(?<=1)[ .-]?(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{3}[ .-]\d{4}"
+    # ...then without it: "(555) 123-4567", "555-123-4567"
+    r"|(?<=\()\d{3}\)[ .-]?\d{3}[ .-]\d{4}"
+    r"|(?<=\d)\d{2}[ .-]\d{3}[ .-]\d{4}"
     r")(?![\w-])"
 )
 _DIGIT = re.compile(r"\d")
+# Fewest digits a match of each kind holds (IBAN check digits, 13-digit card, 9-digit SSN,
+# 10-digit phone): a text with fewer cannot match, so that scan is skipped.
+_MIN_DIGITS: Final = {"iban": 2, "card": 13, "ssn": 9, "phone": 10}
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -75,21 +88,29 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
         if not any(s < m.end() and m.start() < e for s, e, _ in found):
             found.append((m.start(), m.end(), kind))
 
-    for m in _IBAN.finditer(text):
-        if _iban_ok(m.group()):
-            add(m, "iban")
-    for m in _CARD.finditer(text):
-        digits = "".join(_DIGIT.findall(m.group()))
-        if 13 <= len(digits) <= 19 and _luhn_ok(digits):
-            add(m, "card")
-    for m in _EMAIL.finditer(text):
-        if not _RESERVED_DOMAIN.search(m.group(1)):
-            add(m, "email")
-    for m in _SSN.finditer(text):
-        add(m, "ssn")
-    for m in _PHONE.finditer(text):
-        if 10 <= len(_DIGIT.findall(m.group())) <= 15:
-            add(m, "phone")
+    # Skip the scans that cannot match (most outputs): each kind needs its digits or its "@".
+    # \d is any Unicode digit; in ASCII text (most), ten C-level counts beat one regex pass.
+    n_digits = sum(map(text.count, "0123456789")) if text.isascii() else len(_DIGIT.findall(text))
+    if n_digits >= _MIN_DIGITS["iban"]:
+        for m in _IBAN.finditer(text):
+            if _iban_ok(m.group()):
+                add(m, "iban")
+    if n_digits >= _MIN_DIGITS["card"]:
+        for m in _CARD.finditer(text):
+            digits = "".join(_DIGIT.findall(m.group()))
+            if 13 <= len(digits) <= 19 and _luhn_ok(digits):
+                add(m, "card")
+    if "@" in text:
+        for m in _EMAIL.finditer(text):
+            if not _RESERVED_DOMAIN.search(m.group(1)):
+                add(m, "email")
+    if n_digits >= _MIN_DIGITS["ssn"]:
+        for m in _SSN.finditer(text):
+            add(m, "ssn")
+    if n_digits >= _MIN_DIGITS["phone"]:
+        for m in _PHONE.finditer(text):
+            if 10 <= len(_DIGIT.findall(m.group())) <= 15:
+                add(m, "phone")
     found.sort()
     return found
 

@@ -23,4 +23,5 @@ def test_main_prints_a_json_line_with_the_numbers(capsys) -> None:
     last_line = capsys.readouterr().out.strip().splitlines()[-1]
     assert json.loads(last_line) == json.loads(json.dumps(result))
     assert result["records"] == 25 and result["records_per_s_per_core"] > 0
+    assert result["pack_vs_rouge_score_rouge_l"] > 0
     assert set(result["generators"]) >= {GPT4, "alpaca-7b"}
