@@ -3,8 +3,9 @@ clients sending real interactions with deliberate duplicates, then an audit of w
 
     python -m benchmarks.bench_load [--unique 1200] [--clients 8] [--seed 7] [--request-timeout 900]
 
-The run time grows with the square of ``--unique``: moto's TransactWriteItems deep-copies the
-whole table once per action, so each batch costs (its size) x (the records already stored).
+moto's TransactWriteItems deep-copied the whole table once per action, so a run grew with the
+square of ``--unique`` (p50 of a batch 15-28 s with 8 clients); the local mode now rolls back only
+the items a transaction names (``driftgate.local.atomicity``), and a batch's p50 is about 1.7 s.
 
 The load and the audit are ``driftgate.testing.load`` and ``driftgate.testing.audit`` (shared with
 ``tests/reliability/test_load.py``): request ids shared by two batches that two clients send at the
