@@ -141,8 +141,10 @@ class DriftgateStack(Stack):
         # Erasure (and ingest's merge of a retried batch) read, rewrite and delete raw objects; the
         # raw bucket is unversioned, so DeleteObject alone (not grant_delete's DeleteObject*).
         storage.raw_bucket.grant_read(api, "raw/*")
-        api.add_to_role_policy(iam.PolicyStatement(actions=["s3:DeleteObject"],
-                                                   resources=[storage.raw_bucket.arn_for_objects("raw/*")]))
+        # It also deletes the baseline embeddings made from the user's texts.
+        api.add_to_role_policy(iam.PolicyStatement(actions=["s3:DeleteObject"], resources=[
+            storage.raw_bucket.arn_for_objects("raw/*"),
+            storage.raw_bucket.arn_for_objects(f"{BASELINE_EMBEDDINGS_PREFIX}*")]))
         # Erasure rewrites the golden sets too, and deletes their old versions (versioned bucket).
         storage.artifacts_bucket.grant_read(api, "golden/*")
         storage.artifacts_bucket.grant_put(api, "golden/*")

@@ -145,6 +145,7 @@ ALIAS_PREFIX = "ALIAS#"
 BASELINE_INDEX_PK = "BASELINES"
 # Where the drift check keeps a baseline sample's embeddings (S3, raw bucket), one object per field.
 BASELINE_EMBEDDINGS_PREFIX = "baselines/"
+DRIFT_FIELDS = ("prompt", "output")  # the texts the drift check embeds (functions.monitor.checks.FIELDS)
 
 
 def model_pk(model: str) -> str:

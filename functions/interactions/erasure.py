@@ -1,7 +1,8 @@
 """Right to erasure: removes one end user's interactions, found by ``metadata.user_id`` through
 the interactions table's by-user index, from everywhere they are kept as text.
 
-Per user: the drift reports' example texts, the reservoir samples and the frozen golden sets
+Per user: the drift reports' example texts, the reservoir samples, the stored baseline embeddings
+of each model the user used (recomputed from the scrubbed sample by the next check), the frozen golden sets
 (old object versions included) lose the user's records, each raw S3 object is rewritten without
 the user's lines (deleted when none are left; the raw bucket is unversioned), and then the
 object's items become tombstones (``request_id``, ``erased_at``: no text, no user id, no
@@ -45,6 +46,8 @@ def erase_user(user_id: str) -> ErasureReceipt:
         for sk in [reservoir_sk(w) for w in sorted(windows)] + [BASELINE_RESERVOIR_SK]:
             counts["reservoir_samples_removed"] += store.scrub_reservoir(model, sk, ids, windows)
         counts["drift_examples_removed"] += store.scrub_drift_reports(model, texts)
+        store.delete_baseline_vectors(model)
+        counts["baseline_vectors_cleared"] += 1
         rows, versions = golden.erase(model, ids)
         counts["golden_rows_removed"] += rows
         counts["old_versions_deleted"] += versions

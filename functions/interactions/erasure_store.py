@@ -9,7 +9,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from functions.common.contract import DRIFT_PREFIX, model_pk
+from functions.common.contract import DRIFT_FIELDS, DRIFT_PREFIX, baseline_embeddings_key, model_pk
 from functions.common.exceptions import ConflictError
 from functions.common.repositories import from_dynamo, to_dynamo
 from functions.interactions.models import USER_ID_KEY
@@ -86,6 +86,12 @@ class ErasureStore:
         edit = self.raw.edit(key, lambda lines: [line for line in lines if not is_users(line, user_id, request_ids)])
         removed = len(edit.before) - len(edit.after)
         return removed, edit.changed and not edit.deleted, edit.deleted
+
+    def delete_baseline_vectors(self, model: str) -> None:
+        """Deletes the model's stored baseline embeddings (vectors of the baseline sample's texts);
+        the next drift check embeds the scrubbed sample again. Absent objects are no error."""
+        for field in DRIFT_FIELDS:
+            self.raw.s3.delete_object(Bucket=self.raw.bucket, Key=baseline_embeddings_key(model, field))
 
     # -- state table ---------------------------------------------------------------------------
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:

@@ -135,5 +135,6 @@ class ErasureReceipt(BaseModel):
     raw_objects_deleted: int = Field(description="raw objects that held only this user's records")
     reservoir_samples_removed: int
     drift_examples_removed: int
+    baseline_vectors_cleared: int = Field(description="models whose stored baseline embeddings were deleted")
     golden_rows_removed: int = Field(description="rows of the frozen golden sets (evaluation data)")
     old_versions_deleted: int = Field(description="older versions of rewritten golden objects (versioned bucket)")

@@ -18,6 +18,7 @@ from driftgate.local import local_stack
 from driftgate.local.deployment import REGION, LocalDeployment
 from driftgate.local.template import synthesize
 from driftgate.testing.realdata import alpaca_records, gsm8k_records
+from functions.common.contract import BASELINE_EMBEDDINGS_PREFIX, DRIFT_FIELDS, baseline_embeddings_key
 from functions.drift.clusters import _clip
 from functions.drift.reservoir import Reservoir
 
@@ -125,8 +126,15 @@ def test_erasure_removes_one_user_everywhere_and_keeps_the_others(stack: LocalDe
     assert len(raw_before) == 3 and ids[ERASED] & set(golden_before) and ids[ERASED] & dataset_before
     assert all(ids[ERASED] & sampled for sampled in sampled_before.values()) and "BASELINE_RESERVOIR" in sampled_before
 
+    # The baseline embeddings the drift check stores (vectors of the baseline sample's texts).
+    vector_keys = [baseline_embeddings_key(MODEL, field) for field in DRIFT_FIELDS]
+    for key in vector_keys:
+        stores.s3.put_object(Bucket=stores.raw_bucket, Key=key, Body=b"vectors of the baseline texts")
+
     receipt = post_ok(stack, "/v1/erasures", {"user_id": ERASED})
 
+    listed = stores.s3.list_objects_v2(Bucket=stores.raw_bucket, Prefix=BASELINE_EMBEDDINGS_PREFIX)
+    assert receipt["baseline_vectors_cleared"] == 1 and "Contents" not in listed, listed.get("Contents")
     n_erased = len(ids[ERASED])
     assert n_erased == 13
     assert receipt["user_id"] == ERASED and receipt["interactions_erased"] == n_erased
