@@ -29,8 +29,8 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from driftgate.local import local_stack
 from driftgate.testing.realdata import alpaca_records, gsm8k_records, ingest
+from functions.dataset.stored import window_days, write_source
 from functions.pipeline.artifacts import artifact_store
-from functions.pipeline.prepare_dataset import window_days, write_source
 
 MODEL = "bench-prepare"
 GENERATORS = ("gpt4_1106_preview", "Mixtral-8x7B-Instruct-v0.1", "Mixtral-8x7B-Instruct-v0.1_concise",
@@ -50,8 +50,8 @@ def all_real_records(days: int) -> list[dict[str, Any]]:
 def old_read(store: Any, path: Path) -> int:
     """The read as PrepareDataset did it before: the whole history, one GET at a time, every record
     in memory, then the erasure and feedback lookups over all of them at once."""
+    from functions.dataset.stored import training_record
     from functions.interactions.store import interaction_store
-    from functions.pipeline.prepare_dataset import training_record
 
     records = list(store.raw_records(MODEL, None, readers=1))
     interactions = interaction_store()

@@ -8,7 +8,7 @@ import pytest
 from driftgate.local import local_stack
 from driftgate.local.deployment import REGION
 from driftgate.testing.realdata import alpaca_records, gsm8k_records, ingest
-from functions.pipeline.prepare_dataset import window_days
+from functions.dataset.stored import window_days
 from tests.local.test_iam_enforced import without_action
 
 MODEL = "window-bot"
