@@ -85,9 +85,7 @@ def load_causal_lm(
     except OSError as exc:
         raise FinetuneInputError(f"cannot load base model {name_or_path!r}: {exc}",
                                  field="model_name_or_path") from None
-    # transformers decorates PreTrainedModel.to with functools.wraps(Module.to), which mypy types
-    # as an unbound function (self expected as the first argument).
-    return model.to(device)  # type: ignore[arg-type]
+    return model.to(device)
 
 
 def is_adapter_dir(path: str | Path) -> bool:
