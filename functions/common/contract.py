@@ -90,6 +90,14 @@ class Settings:
     embedding_cache_dir = Variable("EMBEDDING_CACHE_DIR", str, "")
     # The one-model drift check the scheduled dispatcher invokes asynchronously, once per model.
     drift_check_function = Variable("DRIFT_CHECK_FUNCTION", str)
+    # The canary's sequential test (functions/canary/): its false-decision rate, the smallest quality
+    # gain worth promoting, the per-arm minimum before any decision, and the limits that end it
+    # inconclusive (interactions of both arms; hours).
+    canary_alpha = Variable("CANARY_ALPHA", float, 0.05)
+    canary_min_effect = Variable("CANARY_MIN_EFFECT", float, 0.01)
+    canary_min_samples = Variable("CANARY_MIN_SAMPLES", int, 30)
+    canary_max_samples = Variable("CANARY_MAX_SAMPLES", int, 10000)
+    canary_max_hours = Variable("CANARY_MAX_HOURS", float, 168.0)
 
     @classmethod
     def variables(cls) -> dict[str, Variable[Any]]:
