@@ -49,6 +49,7 @@ from functions.canary import CanaryConfig, Observation
 from functions.canary.decision import DECISIONS, INCONCLUSIVE, PROMOTE, ROLLBACK
 from functions.canary.replay import replay as replay_looks
 from functions.canary.replay import simulation_canary_id
+from functions.canary.sequential import log_likelihood_ratio, sample_variance
 
 SHARES = (0.5, 0.1)
 MODES = {"with reference": True, "no reference": False}
@@ -93,6 +94,30 @@ def aa(files, streams, config: CanaryConfig, seeds: int) -> list[dict[str, Any]]
                              "false_promotions": float(np.mean(codes_a == PROMOTE)),
                              "naive_false_decisions": float(np.mean(naive_a != 0)),
                              "naive_promotions": float(np.mean(naive_a == PROMOTE))})
+    return rows
+
+
+def without_floor(files, streams, config: CanaryConfig, seeds: int) -> list[dict[str, Any]]:
+    """Ablation: A/A at a 10% share with each arm's own plug-in variance (no pooled floor), what
+    the floor in ``functions.canary.sequential`` is for."""
+    rows = []
+    for name in (ALPACA, MIXTRAL, GPT4):
+        f = files[(name, False)]
+        decided = 0
+        for seed in range(seeds):
+            s = streams[(0.1, seed)]
+            q = f.quality[s.positions]
+            t, c = s.treated.astype(float), 1.0 - s.treated
+            n_t, n_c = np.cumsum(t), np.cumsum(c)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                v = (sample_variance(n_t, np.cumsum(q * t), np.cumsum(q * q * t)) / n_t
+                     + sample_variance(n_c, np.cumsum(q * c), np.cumsum(q * q * c)) / n_c)
+                effect = np.cumsum(q * t) / n_t - np.cumsum(q * c) / n_c
+                log_lr = log_likelihood_ratio(effect, np.maximum(v, 1e-12), config.mixture_sd)
+            ready = (n_t >= config.min_samples) & (n_c >= config.min_samples)
+            decided += bool(np.any(ready & (log_lr >= np.log(1 / config.quality_alpha))))
+        rows.append({"file": LABEL[name], "mode": "no reference", "share": 0.1, "seeds": seeds,
+                     "false_decisions": decided / seeds})
     return rows
 
 
@@ -182,7 +207,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         config = CanaryConfig(min_samples=min_samples)
         checked = check_against_looks(files, streams, config)
         aa_rows, power_rows = aa(files, streams, config, args.seeds), power(files, streams, config, args.seeds)
+        ablation = without_floor(files, streams, config, args.seeds)
         print_aa(aa_rows, config)
+        print("without the pooled variance floor (A/A, share 0.1, no reference): "
+              + ", ".join(f"{r['file']} {_pct(r['false_decisions'])}" for r in ablation))
         print_power(power_rows, config)
         worst = max(r["false_decisions"] for r in aa_rows)
         unsafe = sum(r["unsafe_promotions"] for r in power_rows)
@@ -193,8 +221,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"worst A/A false-decision rate {worst:.1%} (alpha {config.alpha}); unsafe promotions {unsafe}; "
               f"vectorised = look-by-look on {checked} replays")
         result["runs"].append({"min_samples": min_samples, "config": config.model_dump(mode="json"), "aa": aa_rows,
-                               "power": power_rows, "worst_aa_rate": worst, "unsafe_promotions": unsafe,
-                               "checked_against_looks": checked})
+                               "power": power_rows, "without_floor": ablation, "worst_aa_rate": worst,
+                               "unsafe_promotions": unsafe, "checked_against_looks": checked})
     result.update(failures=failures, scoring_s=round(scored_s, 1), wall_s=round(time.perf_counter() - started, 1))
     print(f"\nscoring {scored_s:.1f} s, whole run {result['wall_s']} s")
     for failure in failures:
