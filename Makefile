@@ -20,7 +20,7 @@ UV_VERSION := 0.13.9
 FIND_LINKS = $(strip $(PIP_FIND_LINKS) $(shell $(PY) -m pip config get global.find-links 2>/dev/null))
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet uv==$(UV_VERSION)
+	$(PY) -m pip install --quiet --upgrade pip uv==$(UV_VERSION)
 	$(VENV)/bin/uv pip install --quiet --python $(PY) $(addprefix --find-links ,$(FIND_LINKS)) -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@

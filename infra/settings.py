@@ -48,6 +48,8 @@ class Settings:
     min_training_records: int = _HANDLER_DEFAULTS["min_training_records"]
     dataset_window_days: int = _HANDLER_DEFAULTS["dataset_window_days"]  # how far back PrepareDataset reads
     reservoir_size: int = _HANDLER_DEFAULTS["reservoir_size"]  # sampled interactions per window
+    # Partitions per model window for ingest's aggregates and sample; raise it only (see the README).
+    ingest_shards: int = _HANDLER_DEFAULTS["ingest_shards"]
     raw_retention_days: int = 365
     api_rate_limit: int = 50
     api_burst_limit: int = 100
@@ -78,6 +80,8 @@ class Settings:
             raise ValueError("driftgate:min_window_samples >= 2, window_hours >= 1, cooldown_hours >= 0")
         if self.dataset_window_days < 1:
             raise ValueError(f"driftgate:dataset_window_days must be >= 1, got {self.dataset_window_days}")
+        if not 1 <= self.ingest_shards <= 64:
+            raise ValueError(f"driftgate:ingest_shards must be in 1..64, got {self.ingest_shards}")
 
     @classmethod
     def from_node(cls, node: Node) -> Settings:

@@ -50,6 +50,7 @@ class DriftgateStack(Stack):
             artifacts_bucket=storage.artifacts_bucket.bucket_name,
             window_hours=settings.window_hours,
             reservoir_size=settings.reservoir_size,
+            ingest_shards=settings.ingest_shards,
             min_window_samples=settings.min_window_samples,
             quality_decay_threshold=settings.quality_decay_threshold,
             drift_alpha=settings.drift_alpha,

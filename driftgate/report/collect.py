@@ -19,6 +19,7 @@ from functions.common.contract import (
     model_pk,
 )
 from functions.common.repositories import StateRepository
+from functions.interactions import shards
 from functions.interactions.windows import stats
 
 SCHEMA = 1
@@ -63,7 +64,7 @@ def collect_report_data(state: StateRepository, model: str, *, generated_at: str
         "generated_at": generated_at or datetime.now(UTC).isoformat(timespec="seconds"),
         "source": {"table": getattr(state.table, "name", None)},
         "baseline": _baseline(state.get(pk, BASELINE_SK)),
-        "windows": [stats(item) for item in state.query(pk, WINDOW_PREFIX)],
+        "windows": [stats(item) for item in shards.windows(state, model)],
         "drift": sorted((_drift(item) for item in state.query(pk, DRIFT_PREFIX)),
                         key=lambda d: (str(d["window"]), str(d["field"]))),
         "runs": [_run(item) for item in state.query(pk, RUN_PREFIX)],

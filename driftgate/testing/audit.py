@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +14,8 @@ import boto3
 
 from driftgate.local import LocalDeployment
 from driftgate.testing.load import LoadResult, Plan
+from functions.common.contract import SHARD_PREFIX
+from functions.interactions.sample import BottomK, merge, rank_of
 
 
 @dataclass
@@ -25,7 +27,8 @@ class Stored:
     item_raw_keys: dict[str, str | None]  # request id -> the raw object its item names
     dynamo_by_window: Counter[tuple[str, str]]  # (model, window) -> items
     window_n: dict[tuple[str, str], int]  # the aggregate items' count ``n``
-    reservoir_seen: dict[tuple[str, str], int]
+    window_ids: dict[tuple[str, str], set[str]]  # (model, window) -> the ids of its items
+    samples: dict[tuple[str, str], BottomK]  # (model, window) -> its sample, the shards merged
     reservoir_refs: list[tuple[str, str]]  # (request id, raw key) the samples point to
 
     @property
@@ -57,22 +60,34 @@ def read_stored(stack: LocalDeployment) -> Stored:
     dynamo_ids: Counter[str] = Counter()
     item_keys: dict[str, str | None] = {}
     by_window: Counter[tuple[str, str]] = Counter()
+    window_ids: dict[tuple[str, str], set[str]] = defaultdict(set)
     for item in _scan(dynamodb, table):
         dynamo_ids[item["request_id"]["S"]] += 1
         item_keys[item["request_id"]["S"]] = item.get("raw_key", {}).get("S")
         by_window[(item["model"]["S"], item["window"]["S"])] += 1
+        window_ids[(item["model"]["S"], item["window"]["S"])].add(item["request_id"]["S"])
     window_n: dict[tuple[str, str], int] = {}
-    seen: dict[tuple[str, str], int] = {}
+    shard_samples: dict[tuple[str, str], list[BottomK]] = defaultdict(list)
     refs: list[tuple[str, str]] = []
     for item in _scan(dynamodb, state):
-        model, sk = item["pk"]["S"].removeprefix("MODEL#"), item["sk"]["S"]
+        pk, sk = item["pk"]["S"], item["sk"]["S"]
+        if pk.startswith(SHARD_PREFIX):  # SHARD#<n>#MODEL#<model>: the shards of a window add up
+            pk = pk.split("#", 2)[2]
+        model = pk.removeprefix("MODEL#")
         if sk.startswith("WINDOW#"):
-            window_n[(model, sk.removeprefix("WINDOW#"))] = int(item["n"]["N"])
+            key = (model, sk.removeprefix("WINDOW#"))
+            window_n[key] = window_n.get(key, 0) + int(item["n"]["N"])
         elif sk.startswith("RESERVOIR#"):
-            sample = item["state"]["M"]
-            seen[(model, sk.removeprefix("RESERVOIR#"))] = int(sample["seen"]["N"])
-            refs += [(e["M"]["request_id"]["S"], e["M"]["raw_key"]["S"]) for e in sample["items"]["L"]]
-    return Stored(objects, dynamo_ids, item_keys, by_window, window_n, seen, refs)
+            sample = BottomK.from_state(json.loads(item["sample"]["S"]))
+            shard_samples[(model, sk.removeprefix("RESERVOIR#"))].append(sample)
+            refs += [(e["request_id"], e["raw_key"]) for e in sample.entries]
+    samples = {key: merge(parts, parts[0].capacity) for key, parts in shard_samples.items()}
+    return Stored(objects, dynamo_ids, item_keys, by_window, window_n, dict(window_ids), samples, refs)
+
+
+def bottom_k(request_ids: set[str], capacity: int) -> list[str]:
+    """What one unsharded sample of these records holds: the ``capacity`` smallest ranks."""
+    return sorted(request_ids, key=rank_of)[:capacity]
 
 
 @dataclass(frozen=True)
@@ -112,7 +127,7 @@ def problems(plan: Plan, result: LoadResult, stored: Stored) -> list[str]:
     checks = {
         "S3 JSON lines": stored.s3_lines, "S3 distinct ids": len(stored.s3_ids),
         "DynamoDB items": sum(stored.dynamo_ids.values()), "DynamoDB distinct ids": len(stored.dynamo_ids),
-        "window aggregates n": sum(stored.window_n.values()), "reservoirs seen": sum(stored.reservoir_seen.values()),
+        "window aggregates n": sum(stored.window_n.values()),
         "accepted + unreported": books.accepted_total + len(books.unreported),
     }
     found += [f"{name} = {value}, expected {unique}" for name, value in checks.items() if value != unique]
@@ -120,8 +135,11 @@ def problems(plan: Plan, result: LoadResult, stored: Stored) -> list[str]:
         found.append("stored request ids differ from the ones sent")
     found += [f"window {w}: n {n} but {stored.dynamo_by_window.get(w, 0)} items"
               for w, n in stored.window_n.items() if n != stored.dynamo_by_window.get(w, 0)]
-    if stored.reservoir_seen != stored.window_n:
-        found.append("a reservoir's seen count differs from its window's n")
+    if set(stored.samples) != set(stored.window_n):
+        found.append("the windows with a sample differ from the windows with an aggregate")
+    found += [f"window {key}: its sample is not the bottom-k of its stored ids"
+              for key, sample in stored.samples.items()
+              if sample.request_ids() != bottom_k(stored.window_ids.get(key, set()), sample.capacity)]
     refs = [("sample", rid, key) for rid, key in stored.reservoir_refs]
     refs += [("item", rid, key) for rid, key in stored.item_raw_keys.items()]
     found += [f"{what} {rid} points to {key}, which lacks it"

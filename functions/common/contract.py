@@ -74,6 +74,9 @@ class Settings:
     state_machine_arn = Variable("STATE_MACHINE_ARN", str)
     window_hours = Variable("WINDOW_HOURS", int, 24)
     reservoir_size = Variable("RESERVOIR_SIZE", int, 200)
+    # Each model window's aggregate and sample spread over this many partitions
+    # (functions/interactions/shards.py). Raise it only: readers look at shards 0..N-1.
+    ingest_shards = Variable("INGEST_SHARDS", int, 8)
     min_window_samples = Variable("MIN_WINDOW_SAMPLES", int, 50)
     quality_decay_threshold = Variable("QUALITY_DECAY_THRESHOLD", float, 0.1)
     drift_alpha = Variable("DRIFT_ALPHA", float, 0.05)
@@ -156,8 +159,16 @@ BASELINE_EMBEDDINGS_PREFIX = "baselines/"
 DRIFT_FIELDS = ("prompt", "output")  # the texts the drift check embeds (functions.monitor.checks.FIELDS)
 
 
+SHARD_PREFIX = "SHARD#"
+
+
 def model_pk(model: str) -> str:
     return f"MODEL#{model}"
+
+
+def shard_pk(model: str, shard: int) -> str:
+    # The shard number first: a model name may hold "#", so "MODEL#a#SHARD#1" could be a model's own key.
+    return f"{SHARD_PREFIX}{shard}#{model_pk(model)}"
 
 
 def baseline_index_sk(model: str) -> str:

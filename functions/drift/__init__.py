@@ -5,16 +5,15 @@ loaded lazily). What a Lambda calls:
 
 - ``detect_drift(baseline_records, current_records, field)`` -> ``DriftReport`` (or
   ``compare_windows`` on precomputed ``Window``\\ s: embeddings + descriptors + texts);
-- ``quality_decay(baseline_quality, current_quality, threshold, min_samples)`` -> ``QualityDecay``;
-- ``Reservoir`` for a bounded random sample of each window.
+- ``quality_decay(baseline_quality, current_quality, threshold, min_samples)`` -> ``QualityDecay``.
 """
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
-# Names resolve lazily (PEP 562): the ingest Lambda imports only the reservoir, and should not pay
-# for scipy's clustering and the statistics at cold start.
+# Names resolve lazily (PEP 562): a caller that needs one name should not pay for scipy's
+# clustering and the statistics at cold start.
 _EXPORTS = {
     "quality_decay": "decay",
     "METHOD": "detector", "MIN_SAMPLES": "detector", "DriftInputError": "detector", "Window": "detector",
@@ -23,7 +22,6 @@ _EXPORTS = {
     "default_embedder": "embedder",
     "MMDResult": "mmd", "mmd_test": "mmd",
     "ClusterShift": "report", "DriftReport": "report", "QualityDecay": "report", "TestResult": "report",
-    "Reservoir": "reservoir",
 }
 
 
@@ -44,7 +42,6 @@ __all__ = [
     "MMDResult",
     "MiniLMEmbedder",
     "QualityDecay",
-    "Reservoir",
     "TestResult",
     "Window",
     "compare_windows",

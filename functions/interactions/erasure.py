@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from functools import lru_cache
 
 from functions.common.clients import client, region
-from functions.common.contract import BASELINE_RESERVOIR_SK, settings
+from functions.common.contract import BASELINE_RESERVOIR_SK, model_pk, settings, shard_pk
 from functions.common.repositories import utc_now
 from functions.interactions.erasure_store import ErasureStore, UserRecord
 from functions.interactions.golden import GoldenSets
@@ -43,8 +43,12 @@ def erase_user(user_id: str) -> ErasureReceipt:
 
     texts = store.texts(set(by_key), user_id, ids)  # read before the rewrites remove them
     for model, windows in sorted(per_model.items()):
-        for sk in [reservoir_sk(w) for w in sorted(windows)] + [BASELINE_RESERVOIR_SK]:
-            counts["reservoir_samples_removed"] += store.scrub_reservoir(model, sk, ids, windows)
+        # Every shard of each of the user's windows (not only the shards their ids hash to: a
+        # sample must never keep an erased record), then the frozen baseline's sample.
+        samples = [(shard_pk(model, shard), reservoir_sk(w)) for w in sorted(windows)
+                   for shard in range(settings.ingest_shards)]
+        for pk, sk in samples + [(model_pk(model), BASELINE_RESERVOIR_SK)]:
+            counts["reservoir_samples_removed"] += store.scrub_sample(pk, sk, ids)
         counts["drift_examples_removed"] += store.scrub_drift_reports(model, texts)
         store.delete_baseline_vectors(model)
         counts["baseline_vectors_cleared"] += 1

@@ -2,7 +2,6 @@
 drift reports in the state table, and tombstones."""
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +13,7 @@ from functions.common.exceptions import ConflictError
 from functions.common.repositories import from_dynamo, to_dynamo
 from functions.interactions.models import USER_ID_KEY
 from functions.interactions.raw import JsonLinesObjects, Line
-from functions.interactions.reservoir_erasure import without
+from functions.interactions.sample_items import SampleItems
 
 STATE_RETRIES = 8
 TEXT_FIELDS = ("prompt", "output", "reference")
@@ -56,6 +55,7 @@ class ErasureStore:
         self.interactions_table = interactions_table
         self.user_index = user_index
         self.state_table = state_table
+        self.samples = SampleItems(dynamodb, state_table)
 
     def records_of(self, user_id: str) -> list[UserRecord]:
         """The user's live interactions (tombstones carry no user id, so the sparse index drops them)."""
@@ -99,30 +99,19 @@ class ErasureStore:
                                       ConsistentRead=True).get("Item")
         return from_dynamo({k: _deserialize(v) for k, v in item.items()}) if item else None
 
-    def scrub_reservoir(self, model: str, sk: str, request_ids: set[str], erased_per_window: Counter[str]) -> int:
-        """Takes the user's samples out of one reservoir item (a window's, or the frozen baseline's);
-        conditional on the count it read, as ingest's sampling is."""
-        key = {"pk": {"S": model_pk(model)}, "sk": {"S": sk}}
+    def scrub_sample(self, pk: str, sk: str, request_ids: set[str]) -> int:
+        """Takes the user's records out of one sample item (a window shard's, or the frozen
+        baseline's); conditional on the version it read, as ingest's sampling is."""
         for _attempt in range(STATE_RETRIES):
-            item = self._get(model_pk(model), sk)
-            if not item:
+            sample, version, attributes = self.samples.read(pk, sk)
+            if sample is None:
                 return 0
-            state, removed = without(item["state"], request_ids, erased_per_window[item.get("window", "")])
+            removed = sample.without(request_ids)
             if not removed:
                 return 0
-            condition = {"ConditionExpression": "#state.seen = :seen", "ExpressionAttributeNames": {"#state": "state"},
-                         "ExpressionAttributeValues": {":seen": {"N": str(item["state"]["seen"])}}}
-            try:
-                if state is None:
-                    self.dynamodb.delete_item(TableName=self.state_table, Key=key, **condition)
-                else:
-                    stored = {k: _serialize(v) for k, v in to_dynamo({**item, "state": state}).items()}
-                    self.dynamodb.put_item(TableName=self.state_table, Item=stored, **condition)
+            if self.samples.write(pk, sk, sample, version, **attributes):
                 return removed
-            except ClientError as error:
-                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                    raise
-        raise ConflictError(f"reservoir {sk} of {model!r} kept changing during the erasure; retry")
+        raise ConflictError(f"sample {sk} of {pk} kept changing during the erasure; retry")
 
     def scrub_drift_reports(self, model: str, texts: set[str]) -> int:
         """Drops the user's texts from the example lists of the model's stored drift reports."""

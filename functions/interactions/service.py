@@ -9,13 +9,13 @@ from functions.common.contract import (
     BASELINE_RESERVOIR_SK,
     BASELINE_SK,
     DRIFT_PREFIX,
-    WINDOW_PREFIX,
     baseline_index_sk,
     model_pk,
     settings,
 )
 from functions.common.exceptions import BadRequestError, NotFoundError
 from functions.common.repositories import repositories, utc_now
+from functions.interactions import shards
 from functions.interactions.models import (
     USER_ID_KEY,
     FeedbackIn,
@@ -28,7 +28,7 @@ from functions.interactions.models import (
     WindowStats,
 )
 from functions.interactions.store import NewInteraction, interaction_store
-from functions.interactions.windows import reservoir_sk, stats, window_sk, window_start
+from functions.interactions.windows import stats, window_start
 from functions.scoring import ScoreReport, score
 
 
@@ -123,7 +123,7 @@ def add_feedback(feedback: FeedbackIn) -> FeedbackOut:
 
 def quality(model: str) -> QualityOut:
     state = repositories().state
-    windows = state.query(model_pk(model), WINDOW_PREFIX, newest_first=True, limit=1)
+    windows = shards.windows(state, model, newest_first=True, limit=1)
     baseline = state.get(model_pk(model), BASELINE_SK)
     if not windows and not baseline:
         raise NotFoundError(f"no interactions stored for model {model!r}")
@@ -140,9 +140,9 @@ def freeze_baseline(model: str, window: str | None = None, adapter_version: int 
     """Freezes a window (default: the latest) as the model's baseline, with the adapter it served."""
     state = repositories().state
     if window:
-        item = state.get(model_pk(model), window_sk(window))
+        item = shards.window(state, model, window)
     else:
-        latest = state.query(model_pk(model), WINDOW_PREFIX, newest_first=True, limit=1)
+        latest = shards.windows(state, model, newest_first=True, limit=1)
         item = latest[0] if latest else None
     if not item:
         raise NotFoundError(f"no window {window or '(latest)'} for model {model!r}")
@@ -153,10 +153,11 @@ def freeze_baseline(model: str, window: str | None = None, adapter_version: int 
                "frozen_at": frozen_at})
     state.put({**item, "sk": BASELINE_SK, "window_sk": item["sk"], "adapter_version": adapter_version,
                "frozen_at": frozen_at})
-    # The drift check compares against the baseline's own sample, frozen with it.
-    sample = state.get(model_pk(model), reservoir_sk(item["start"]))
+    # The drift check compares against the baseline's own sample (its shards merged), frozen with it.
+    sample = shards.window_sample(state, model, item["start"])
     if sample:
-        state.put({**sample, "sk": BASELINE_RESERVOIR_SK, "frozen_at": frozen_at})
+        state.put({"pk": model_pk(model), "sk": BASELINE_RESERVOIR_SK, "window": item["start"], "model": model,
+                   "sample": sample.to_json(), "frozen_at": frozen_at})
     return quality(model)
 
 

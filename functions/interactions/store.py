@@ -1,6 +1,8 @@
 """Stores accepted interactions exactly once: raw JSON Lines in S3, one item per ``request_id``
 in DynamoDB, and the window aggregates updated in the same DynamoDB transaction as the items
-they count (so a retried batch can neither lose nor double-count a record).
+they count (so a retried batch can neither lose nor double-count a record). Aggregates and the
+window sample are sharded by ``request_id`` (``functions.interactions.shards``): no one item
+takes every write of a busy model.
 
 Each item names the raw object that holds its line (``raw_key``) and, when the record has one,
 its end user (``user_id``, indexed for erasure). Every raw line lives in exactly the object its
@@ -8,7 +10,6 @@ item names: a retried batch merges into its earlier object, and a record another
 first is taken out of ours. An erased record's item is a tombstone, which counts as stored."""
 from __future__ import annotations
 
-import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,11 +20,13 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from functions.common.clients import client, region
-from functions.common.contract import model_pk, settings
+from functions.common.contract import settings, shard_pk
 from functions.common.exceptions import NotFoundError
 from functions.common.repositories import from_dynamo, to_dynamo
-from functions.drift.reservoir import Reservoir
 from functions.interactions.raw import JsonLinesObjects, Line, raw_key
+from functions.interactions.sample import BottomK
+from functions.interactions.sample_items import SampleItems
+from functions.interactions.shards import shard_of
 from functions.interactions.windows import FLAG_PREFIX, reservoir_sk, window_sk
 
 TRANSACTION_LIMIT = 100  # DynamoDB's limit of actions per TransactWriteItems
@@ -67,6 +70,7 @@ class InteractionStore:
         self.state_table = state_table
         self.raw_bucket = raw_bucket
         self.raw = JsonLinesObjects(s3, raw_bucket)
+        self.samples = SampleItems(dynamodb, state_table)
 
     # -- ingest ----------------------------------------------------------------------------
     def _batch_get(self, request_ids: list[str], projection: str) -> Iterator[dict[str, Any]]:
@@ -133,35 +137,21 @@ class InteractionStore:
             self.raw.edit(key, partial(_without, ids))
 
     def sample(self, records: list[NewInteraction], raw_keys: dict[str, str], capacity: int) -> None:
-        """Offers new records to their window's reservoir (a bounded uniform sample the drift
-        check embeds). Optimistic concurrency: the write is conditional on the count it read."""
-        windows: dict[tuple[str, str], list[NewInteraction]] = defaultdict(list)
+        """Offers newly stored records to their window shard's sample (a bounded uniform sample
+        the drift check embeds). Optimistic concurrency: the write is conditional on the version
+        it read."""
+        shards: dict[tuple[str, str, int], list[NewInteraction]] = defaultdict(list)
         for record in records:
-            windows[(record.model, record.window)].append(record)
-        for (model, window), group in windows.items():
-            key = {"pk": {"S": model_pk(model)}, "sk": {"S": reservoir_sk(window)}}
+            shards[(record.model, record.window, shard_of(record.request_id))].append(record)
+        for (model, window, shard), group in sorted(shards.items()):
+            pk, sk = shard_pk(model, shard), reservoir_sk(window)
             for _attempt in range(RESERVOIR_RETRIES):
-                stored = self.dynamodb.get_item(TableName=self.state_table, Key=key, ConsistentRead=True).get("Item")
-                state = from_dynamo(_deserialize(stored["state"])) if stored else None
-                seed = int(hashlib.sha256(f"{model}{window}".encode()).hexdigest()[:8], 16)
-                reservoir = Reservoir.from_state(state) if state else Reservoir(capacity, seed=seed)
-                seen_before = reservoir.seen
-                reservoir.extend({"request_id": r.request_id, "raw_key": raw_keys[r.request_id]} for r in group)
-                put: dict[str, Any] = {
-                    "TableName": self.state_table,
-                    "Item": {**key, "state": _serialize(to_dynamo(reservoir.to_state())),
-                             "window": {"S": window}, "model": {"S": model}},
-                    "ConditionExpression": "attribute_not_exists(sk)",
-                }
-                if stored:
-                    put.update(ConditionExpression="#state.seen = :seen", ExpressionAttributeNames={"#state": "state"},
-                               ExpressionAttributeValues={":seen": {"N": str(seen_before)}})
-                try:
-                    self.dynamodb.put_item(**put)
+                sample, version, _ = self.samples.read(pk, sk)
+                sample = sample or BottomK(capacity)
+                changed = [sample.offer(r.request_id, raw_keys[r.request_id]) for r in group]
+                # A full sample takes few new records: most batches read it and write nothing.
+                if not any(changed) or self.samples.write(pk, sk, sample, version, window=window, model=model):
                     break
-                except ClientError as error:
-                    if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                        raise
 
     def insert(self, records: list[NewInteraction], raw_keys: dict[str, str]) -> set[str]:
         """Inserts the records that are not stored yet (an erased record's tombstone counts as
@@ -195,10 +185,10 @@ class InteractionStore:
                 "ConditionExpression": "attribute_not_exists(request_id)",
             }
         } for r in records]
-        windows: dict[tuple[str, str], list[NewInteraction]] = defaultdict(list)
+        windows: dict[tuple[str, str, int], list[NewInteraction]] = defaultdict(list)
         for record in records:
-            windows[(record.model, record.window)].append(record)
-        for (model, window), group in sorted(windows.items()):
+            windows[(record.model, record.window, shard_of(record.request_id))].append(record)
+        for (model, window, shard), group in sorted(windows.items()):
             counts: Counter[str] = Counter()
             for record in group:
                 counts.update(FLAG_PREFIX + flag for flag in record.flags)
@@ -216,7 +206,7 @@ class InteractionStore:
                 values[f":f{i}"] = count
             actions.append({"Update": {
                 "TableName": self.state_table,
-                "Key": {"pk": {"S": model_pk(model)}, "sk": {"S": window_sk(window)}},
+                "Key": {"pk": {"S": shard_pk(model, shard)}, "sk": {"S": window_sk(window)}},
                 "UpdateExpression": "SET #start = :start, model = :model ADD " + ", ".join(adds),
                 "ExpressionAttributeNames": {"#start": "start"},
                 "ExpressionAttributeValues": {k: _serialize(v) for k, v in to_dynamo(values).items()},
@@ -245,7 +235,8 @@ class InteractionStore:
         first = {**set_feedback, "ConditionExpression": f"{live} AND attribute_not_exists(feedback)"}
         count = {"Update": {
             "TableName": self.state_table,
-            "Key": {"pk": {"S": model_pk(stored["model"])}, "sk": {"S": window_sk(stored["window"])}},
+            "Key": {"pk": {"S": shard_pk(stored["model"], shard_of(request_id))},
+                    "sk": {"S": window_sk(stored["window"])}},
             "UpdateExpression": "ADD feedback_n :one, sum_feedback :s",
             "ExpressionAttributeValues": {":one": {"N": "1"}, ":s": _serialize(to_dynamo(score))},
         }}
@@ -265,12 +256,12 @@ class InteractionStore:
 
 
 def _chunks(records: list[NewInteraction]) -> list[list[NewInteraction]]:
-    """Splits records so that each transaction's items plus its window updates fit the limit."""
+    """Splits records so that each transaction's items plus its window shard updates fit the limit."""
     chunks: list[list[NewInteraction]] = []
     current: list[NewInteraction] = []
-    windows: set[tuple[str, str]] = set()
+    windows: set[tuple[str, str, int]] = set()
     for record in records:
-        key = (record.model, record.window)
+        key = (record.model, record.window, shard_of(record.request_id))
         if current and len(current) + 1 + len(windows | {key}) > TRANSACTION_LIMIT:
             chunks.append(current)
             current, windows = [], set()

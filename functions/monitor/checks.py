@@ -17,7 +17,6 @@ from pydantic import BaseModel
 from functions.common.contract import (
     BASELINE_RESERVOIR_SK,
     BASELINE_SK,
-    WINDOW_PREFIX,
     drift_sk,
     model_pk,
     settings,
@@ -34,7 +33,8 @@ from functions.drift import (
     window_from_records,
 )
 from functions.drift.report import Field
-from functions.interactions.windows import reservoir_sk
+from functions.interactions import shards
+from functions.interactions.sample import stored_sample
 from functions.monitor.baseline_vectors import StoredBaseline
 from functions.monitor.trigger import start_retrain
 
@@ -57,12 +57,10 @@ class CheckResult(BaseModel):
     detail: str = ""
 
 
-def sampled_records(repos: Repositories, state: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The raw interactions a reservoir points to, read from their S3 objects."""
-    if not state:
-        return []
+def sampled_records(repos: Repositories, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The raw interactions a sample's entries point to, read from their S3 objects."""
     wanted: dict[str, set[str]] = defaultdict(set)
-    for item in state["state"]["items"]:
+    for item in entries:
         wanted[item["raw_key"]].add(item["request_id"])
     records = []
     for key, ids in wanted.items():
@@ -94,7 +92,7 @@ def check_model(model: str, embedder: Embedder | None = None) -> CheckResult:
     baseline = repos.state.get(pk, BASELINE_SK)
     if not baseline:
         return CheckResult(model=model, status="no-baseline", detail="no baseline frozen yet")
-    windows = [w for w in repos.state.query(pk, WINDOW_PREFIX, newest_first=True, limit=2)
+    windows = [w for w in shards.windows(repos.state, model, newest_first=True, limit=2)
                if w["sk"] != baseline["window_sk"]]
     if not windows:
         return CheckResult(model=model, status="no-window", detail="no window newer than the baseline")
@@ -109,8 +107,10 @@ def check_model(model: str, embedder: Embedder | None = None) -> CheckResult:
     if n < min_samples:
         return result.model_copy(update={"status": "insufficient-samples"})
 
-    base_records = sampled_records(repos, repos.state.get(pk, BASELINE_RESERVOIR_SK))
-    current_records = sampled_records(repos, repos.state.get(pk, reservoir_sk(window["start"])))
+    base_sample = repos.state.get(pk, BASELINE_RESERVOIR_SK)
+    base_records = sampled_records(repos, stored_sample(base_sample).entries if base_sample else [])
+    current = shards.window_sample(repos.state, model, window["start"])
+    current_records = sampled_records(repos, current.entries if current else [])
     threshold = settings.quality_decay_threshold
     alpha = settings.drift_alpha
     decay = quality_decay(_quality(base_records), _quality(current_records), threshold=threshold,

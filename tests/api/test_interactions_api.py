@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from itertools import islice
 from typing import Any
 
@@ -10,6 +11,8 @@ import pytest
 
 from driftgate.local.deployment import REGION
 from driftgate.paths import data_dir
+from functions.common.contract import settings
+from functions.interactions.shards import shard_of
 
 
 def real_records(generator: str, n: int, *, start: int = 0, model: str = "support-bot") -> list[dict]:
@@ -195,7 +198,14 @@ def test_full_batch_over_several_windows_is_stored_exactly(local) -> None:
     assert response["accepted"] == 100
     table = boto3.resource("dynamodb", region_name=REGION).Table(local.find("AWS::DynamoDB::Table", "StorageState"))
     windows = [i for i in table.scan()["Items"] if i["sk"].startswith("WINDOW#")]
-    assert sorted(int(w["n"]) for w in windows) == [33, 33, 34]
+    per_window: Counter[str] = Counter()
+    for item in windows:
+        per_window[item["sk"]] += int(item["n"])
+    assert sorted(per_window.values()) == [33, 33, 34]
+    # No hot item: each window's count is spread over its shards' partitions, each by its records' ids.
+    assert all(i["pk"].startswith("SHARD#") for i in windows) and len(windows) > 3 * settings.ingest_shards // 2
+    by_shard = Counter((r["timestamp"][:10], shard_of(r["request_id"])) for r in records)
+    assert sorted(by_shard.values()) == sorted(int(i["n"]) for i in windows)
     assert stored_counts(local)[:2] == (100, 100)
 
 
@@ -210,7 +220,7 @@ def test_transaction_chunks_respect_dynamodb_limit() -> None:
         records = [record(i, f"w{i % windows}") for i in range(250)]
         chunks = _chunks(records)
         assert sum(len(c) for c in chunks) == 250
-        assert all(len(c) + len({r.window for r in c}) <= TRANSACTION_LIMIT for c in chunks)
+        assert all(len(c) + len({(r.window, shard_of(r.request_id)) for r in c}) <= TRANSACTION_LIMIT for c in chunks)
 
 
 def test_a_request_id_twice_in_one_batch_is_stored_once_and_each_copy_answered_with_its_own_scores(local) -> None:

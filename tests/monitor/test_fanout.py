@@ -15,15 +15,15 @@ from driftgate.local.deployment import REGION
 from driftgate.testing.realdata import gsm8k_records, ingest
 from functions.common.contract import (
     BASELINE_RESERVOIR_SK,
-    WINDOW_PREFIX,
     baseline_embeddings_key,
     model_pk,
-    reservoir_sk,
     settings,
 )
 from functions.common.repositories import repositories
 from functions.drift import detect_drift
 from functions.drift import embedder as embedder_module
+from functions.interactions import shards
+from functions.interactions.sample import stored_sample
 from functions.monitor.baseline_vectors import EMBEDDER_KEY, SAMPLE_KEY, sample_hash
 from functions.monitor.checks import FIELDS, sampled_records
 
@@ -106,9 +106,10 @@ def test_baseline_embeddings_are_stored_once_and_reused(recording, synthesized_t
         with_baseline(stack, model, 0)
         with stack.environment("DriftCheck"):
             repos = repositories()
-            base = sampled_records(repos, repos.state.get(model_pk(model), BASELINE_RESERVOIR_SK))
-            window = repos.state.query(model_pk(model), WINDOW_PREFIX, newest_first=True, limit=1)[0]["start"]
-            current = sampled_records(repos, repos.state.get(model_pk(model), reservoir_sk(window)))
+            frozen = stored_sample(repos.state.get(model_pk(model), BASELINE_RESERVOIR_SK))
+            base = sampled_records(repos, frozen.entries)
+            window = shards.windows(repos.state, model, newest_first=True, limit=1)[0]["start"]
+            current = sampled_records(repos, shards.window_sample(repos.state, model, window).entries)
             bucket = settings.raw_bucket
         assert len(base) == len(current) == N
 

@@ -5,7 +5,7 @@ data stays as it was; a retried old batch cannot bring anything back; repeating 
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +20,7 @@ from driftgate.local.template import synthesize
 from driftgate.testing.realdata import alpaca_records, gsm8k_records
 from functions.common.contract import BASELINE_EMBEDDINGS_PREFIX, DRIFT_FIELDS, baseline_embeddings_key
 from functions.drift.clusters import _clip
-from functions.drift.reservoir import Reservoir
+from functions.interactions.sample import stored_sample
 
 MODEL = "support-bot"
 USERS = ("alice", "bob", "carol")
@@ -76,8 +76,9 @@ class Stores:
     def state_items(self, prefix: str) -> list[dict]:
         return [i for i in self.state.scan()["Items"] if i["sk"].startswith(prefix)]
 
-    def sampled_ids(self) -> dict[str, set[str]]:
-        return {i["sk"]: {s["request_id"] for s in i["state"]["items"]}
+    def sampled_ids(self) -> dict[tuple[str, str], set[str]]:
+        """Each sample item's ids, by (pk, sk): a window's shards, and the frozen baseline's."""
+        return {(i["pk"], i["sk"]): set(stored_sample(i).request_ids())
                 for i in self.state_items("RESERVOIR#") + self.state_items("BASELINE_RESERVOIR")}
 
     def dataset_ids(self, stack: LocalDeployment, run_id: str) -> set[str]:
@@ -124,7 +125,11 @@ def test_erasure_removes_one_user_everywhere_and_keeps_the_others(stack: LocalDe
     quality_before = stack.api("GET", f"/v1/models/{MODEL}/quality").json()
     # The data really covers every place erasure must reach.
     assert len(raw_before) == 3 and ids[ERASED] & set(golden_before) and ids[ERASED] & dataset_before
-    assert all(ids[ERASED] & sampled for sampled in sampled_before.values()) and "BASELINE_RESERVOIR" in sampled_before
+    by_sample: dict[str, set[str]] = defaultdict(set)  # a window's shards merged, and the baseline
+    for (_pk, sk), sampled in sampled_before.items():
+        by_sample[sk] |= sampled
+    assert all(ids[ERASED] & sampled for sampled in by_sample.values()) and "BASELINE_RESERVOIR" in by_sample
+    assert len(sampled_before) > len(by_sample)  # the window's sample is spread over shards
 
     # The baseline embeddings the drift check stores (vectors of the baseline sample's texts).
     vector_keys = [baseline_embeddings_key(MODEL, field) for field in DRIFT_FIELDS]
@@ -160,11 +165,11 @@ def test_erasure_removes_one_user_everywhere_and_keeps_the_others(stack: LocalDe
     bob_item = stores.item(bob_first)
     assert bob_item["user_id"] == "bob" and bob_item["feedback"]["correction"] == "Bob's better answer."
     assert stack.api("POST", "/v1/feedback", {"request_id": alice_first, "rating": 1}).status == 404
-    # Reservoirs (window and frozen baseline) lose exactly the user's samples and stay valid.
+    # Samples (every window shard and the frozen baseline) lose exactly the user's records and stay valid.
     sampled_after = stores.sampled_ids()
-    assert sampled_after == {sk: s - ids[ERASED] for sk, s in sampled_before.items()}
+    assert sampled_after == {key: s - ids[ERASED] for key, s in sampled_before.items()}
     for item in stores.state_items("RESERVOIR#") + stores.state_items("BASELINE_RESERVOIR"):
-        Reservoir.from_state(json.loads(json.dumps(item["state"], default=int)))
+        stored_sample(item)
     # Drift report examples: the user's gone, bob's kept.
     (report,) = stores.state_items("DRIFT#")
     assert report["report"]["clusters"][0]["examples"] == [_clip(bob_prompt)]
@@ -282,30 +287,6 @@ def test_cli_erases_through_the_served_api(local: LocalDeployment, base_url: str
     assert bad.exit_code == 1 and "422" in bad.output and "user_id" in bad.output
     down = runner.invoke(app, ["erase", "--user-id", "dave", "--url", "http://127.0.0.1:9"])
     assert down.exit_code == 2 and "driftgate serve" in down.output
-
-
-def test_a_reservoir_stays_uniform_after_samples_are_erased() -> None:
-    """Erase 10 of 40 items from a full reservoir (capacity 10), stream 20 more: every item left
-    (old or new) must be kept equally often. Keeping capacity 10 with seen = len(kept), or the
-    old seed, would over-sample the new or the last old items (0.37 vs 0.09; 0.11 vs 0.17)."""
-    from functions.interactions.reservoir_erasure import without
-
-    kept, runs = Counter(), 0
-    for seed in range(6000):
-        reservoir = Reservoir(10, seed=seed)
-        reservoir.extend({"request_id": str(i)} for i in range(40))
-        state, removed = without(reservoir.to_state(), {str(i) for i in range(10)}, erased_in_stream=10)
-        if state is None or not removed:  # every sample erased / none: dropped / left as it is
-            assert state is None or state == reservoir.to_state()
-            continue
-        assert removed == 10 - len(state["items"]) and state["seen"] == 30
-        after = Reservoir.from_state(state)
-        after.extend({"request_id": str(i)} for i in range(40, 60))
-        runs += 1
-        kept.update(int(item["request_id"]) for item in after.items)
-    rates = [kept[i] / runs for i in range(10, 60)]
-    assert not set(kept) & set(range(10))
-    assert max(rates) - min(rates) < 0.03, rates
 
 
 def test_a_tombstoned_record_left_in_raw_storage_never_reaches_a_dataset(stack: LocalDeployment) -> None:

@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from driftgate.testing.audit import account, read_stored
+from driftgate.testing.audit import account, bottom_k, read_stored
 from driftgate.testing.load import Plan, make_plan, serve_and_load
 
 UNIQUE = 480
@@ -48,7 +48,10 @@ def test_concurrent_clients_store_each_interaction_exactly_once(local, plan: Pla
     assert sum(stored.window_n.values()) == UNIQUE
     assert stored.window_n == dict(stored.dynamo_by_window)
     assert len(stored.window_n) > 1  # the load spans several days, so several windows
-    assert stored.reservoir_seen == stored.window_n
+    # Every window's sample, its shards merged, is exactly the bottom-k of the window's stored ids.
+    assert set(stored.samples) == set(stored.window_n)
+    assert all(sample.request_ids() == bottom_k(stored.window_ids[key], sample.capacity)
+               for key, sample in stored.samples.items())
     # Each item, and each sampled record, names the raw object that holds its line.
     assert all(rid in stored.s3_objects.get(key or "", []) for rid, key in stored.item_raw_keys.items())
     assert all(rid in stored.s3_objects.get(key, []) for rid, key in stored.reservoir_refs)
