@@ -1,20 +1,23 @@
-"""Hot keys in ingest: DynamoDB capacity units per partition key, unsharded against sharded, on the
-same real records through the same handler in one run.
+"""Hot keys in ingest: DynamoDB capacity units on the hottest partition, before sharding against
+now, on the same real records through the ingest handler, in one run.
 
-    python -m benchmarks.bench_ingest_keys [--warmup 1200] [--records 1200] [--batch 20]
+    python -m benchmarks.bench_ingest_keys [--warmup 400] [--records 800] [--batch 20] [--before COMMIT]
 
 Every DynamoDB call the ingest handler makes is recorded (botocore's before-parameter-build event on the
 handler's own client) with the partition keys it touches and its capacity units, estimated by
 DynamoDB's published rules: a write costs 1 WCU per KB of item (2 inside a transaction), a
-strongly consistent read 1 RCU per 4 KB. One local stack runs with ``driftgate:ingest_shards``
-= 1 (every record of a model window updates one aggregate item and one sample item, as before
-sharding), one with the default, both on one model and one window (the worst case: everything
-lands on the same keys). The first ``--warmup`` records fill the window's samples unmetered: a busy
-window is past that within minutes, and a full sample takes few new records, so few writes.
+strongly consistent read 1 RCU per 4 KB, and a write to an indexed item 1 WCU per KB projected on
+the index's partition. Three local stacks, all on one model and one window (the worst case):
 
-The ceiling follows from DynamoDB's per-partition limits (1,000 WCU/s and 3,000 RCU/s): records/s
-per model = min(1000 / WCU per record, 3000 / RCU per record) on the hottest partition. Prints both
-sides, their ratio, and a final JSON line.
+- ``before``: the code at ``--before`` (the last commit before sharding), checked out in a git
+  worktree: every batch updated one aggregate item and rewrote one reservoir item of the window;
+- ``1 shard``: today's code with ``driftgate:ingest_shards`` = 1;
+- ``sharded``: today's default.
+
+The first ``--warmup`` records are stored unmetered (the reservoir full, as in a busy window).
+The ceiling follows from DynamoDB's per-partition limits (1,000 WCU/s and 3,000 RCU/s), tables and
+indexes alike: records/s per model = min(1000 / WCU per record, 3000 / RCU per record) on the
+hottest partition. Prints each side, the ratios, and a final JSON line.
 """
 from __future__ import annotations
 
@@ -22,7 +25,11 @@ import argparse
 import json
 import math
 import os
+import subprocess
+import sys
+import tempfile
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -30,12 +37,13 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from driftgate.local import local_stack
+from driftgate.paths import data_dir
 from driftgate.testing.realdata import alpaca_records, gsm8k_records
 from functions.common.clients import client
-from functions.common.contract import Settings
 
 PARTITION_WCU, PARTITION_RCU = 1000, 3000  # DynamoDB's per-partition limits, per second
-DEFAULT_SHARDS = Settings.defaults()["ingest_shards"]
+BEFORE_SHARDING = "785b87a"  # the last commit whose ingest wrote one aggregate and one reservoir item
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _size(value: dict[str, Any]) -> int:
@@ -60,10 +68,12 @@ def item_kb(item: dict[str, Any]) -> int:
 
 
 class Meter:
-    """Capacity units per partition key of the state table (aggregates and samples live there)."""
+    """Capacity units per partition key of the state table (aggregates, samples) and of the
+    interactions table's sample index, where one exists."""
 
-    def __init__(self, table: str) -> None:
+    def __init__(self, table: str, interactions: str) -> None:
         self.table = table
+        self.interactions = interactions
         self.wcu: Counter[str] = Counter()
         self.rcu: Counter[str] = Counter()
         self.sizes: dict[str, int] = {}  # the last written size of each item, to price its reads
@@ -73,6 +83,8 @@ class Meter:
         if name == "TransactWriteItems":
             for action in params["TransactItems"]:
                 (kind, body), = action.items()
+                if body["TableName"] == self.interactions and "sample_pk" in body.get("Item", {}):
+                    self.wcu["index:" + body["Item"]["sample_pk"]["S"]] += 1  # keys and raw_key: < 1 KB
                 if body["TableName"] == self.table:
                     pk = (body.get("Key") or body.get("Item"))["pk"]["S"]
                     self.wcu[pk] += 2 * (item_kb(body["Item"]) if "Item" in body else 1)  # aggregates: < 1 KB
@@ -92,11 +104,12 @@ def _post(stack: Any, records: list[dict], batch: int) -> None:
         assert response.status == 200 and response.json()["accepted"] == len(records[start:start + batch])
 
 
-def run(warmup: list[dict], records: list[dict], batch: int, shards: int) -> dict[str, Any]:
-    with local_stack(context={"driftgate:ingest_shards": shards}) as stack:
+def run(warmup: list[dict], records: list[dict], batch: int, shards: int | None) -> dict[str, Any]:
+    """One side, on this process's code; ``shards`` None: the code's default (or no such setting)."""
+    with local_stack(context={"driftgate:ingest_shards": shards} if shards else None) as stack:
         _post(stack, warmup, batch)
         with stack.environment("ApiHandler"):
-            meter = Meter(os.environ["STATE_TABLE"])
+            meter = Meter(os.environ["STATE_TABLE"], os.environ["INTERACTIONS_TABLE"])
             # The API params, before serialization, on the client ingest's store uses.
             client("dynamodb").meta.events.register("before-parameter-build.dynamodb", meter)
         _post(stack, records, batch)
@@ -110,11 +123,36 @@ def run(warmup: list[dict], records: list[dict], batch: int, shards: int) -> dic
             "ceiling_records_per_s": round(ceiling)}
 
 
+def run_before(commit: str, warmup: list[dict], records: list[dict], batch: int) -> dict[str, Any]:
+    """``run`` on the code of ``commit``, checked out in a temporary git worktree: this file's
+    meter, that commit's handlers and local stack."""
+    with tempfile.TemporaryDirectory() as folder:
+        tree = Path(folder) / "before"
+        git = ["git", "-C", str(ROOT), "worktree"]
+        subprocess.run([*git, "add", "--detach", "--quiet", str(tree), commit], check=True)
+        try:
+            (Path(folder) / "args.json").write_text(json.dumps([warmup, records, batch]))
+            script = ("import importlib.util, json, sys; spec = importlib.util.spec_from_file_location('meter', "
+                      f"{str(Path(__file__).resolve())!r}); m = importlib.util.module_from_spec(spec); "
+                      "spec.loader.exec_module(m); args = json.load(open(sys.argv[1])); "
+                      "print('RESULT ' + json.dumps(m.run(*args, None)))")
+            env = {**os.environ, "PYTHONPATH": str(tree), "DRIFTGATE_DATA": str(data_dir())}
+            done = subprocess.run([sys.executable, "-c", script, str(Path(folder) / "args.json")], cwd=tree, env=env,
+                                  capture_output=True, text=True)
+            lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+            if done.returncode or not lines:
+                raise RuntimeError(f"the run at {commit} failed:\n{done.stderr[-3000:]}")
+            return {**json.loads(lines[-1].removeprefix("RESULT ")), "code": commit}
+        finally:
+            subprocess.run([*git, "remove", "--force", str(tree)], check=False)
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--warmup", type=int, default=1200, help="records stored before metering")
-    parser.add_argument("--records", type=int, default=1200, help="records metered")
+    parser.add_argument("--warmup", type=int, default=400, help="records stored before metering")
+    parser.add_argument("--records", type=int, default=800, help="records metered")
     parser.add_argument("--batch", type=int, default=20)
+    parser.add_argument("--before", default=BEFORE_SHARDING, help="the commit to compare with")
     args = parser.parse_args(argv)
     total = args.warmup + args.records
     if total > 1319 + 805 * 2:
@@ -124,18 +162,17 @@ def main(argv: list[str] | None = None) -> dict:
             + alpaca_records("alpaca-7b", 805, model="bench", day="2026-11-20"))
     pool = [{**r, "request_id": f"{r['request_id']}#{i}"} for i, r in enumerate(pool)]  # two files share ids
     warmup, records = pool[:args.warmup], pool[args.warmup:total]
-    before = run(warmup, records, args.batch, 1)
-    after = run(warmup, records, args.batch, DEFAULT_SHARDS)
+    sides = {"before": run_before(args.before, warmup, records, args.batch),
+             "1 shard": run(warmup, records, args.batch, 1), "sharded": run(warmup, records, args.batch, None)}
     print(f"{len(records)} real records metered after {len(warmup)}, batches of {args.batch}, one model window")
-    for side in (before, after):
-        print(f"  {side['shards']} shard(s): hottest partition {side['hot_partition_wcu_per_record']} WCU and "
+    for name, side in sides.items():
+        print(f"  {name:8s}: hottest partition {side['hot_partition_wcu_per_record']} WCU and "
               f"{side['hot_partition_rcu_per_record']} RCU per record ({side['partitions_written']} partitions "
               f"written; {side['total_wcu_per_record']} WCU per record in all) -> ceiling "
               f"{side['ceiling_records_per_s']} records/s per model")
-    ratio = round(after["ceiling_records_per_s"] / before["ceiling_records_per_s"], 1)
-    print(f"sharded / unsharded ceiling: {ratio}x")
-    result = {"records": len(records), "batch": args.batch, "unsharded": before, "sharded": after,
-              "ceiling_ratio": ratio}
+    ratio = round(sides["sharded"]["ceiling_records_per_s"] / sides["before"]["ceiling_records_per_s"], 1)
+    print(f"sharded / before ceiling: {ratio}x")
+    result = {"records": len(records), "batch": args.batch, **sides, "ceiling_ratio": ratio}
     print(json.dumps(result))
     return result
 

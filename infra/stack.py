@@ -45,6 +45,7 @@ class DriftgateStack(Stack):
         common_env = HandlerSettings.environment(
             interactions_table=storage.interactions_table.table_name,
             interactions_user_index=storage.user_index,
+            interactions_sample_index=storage.sample_index,
             state_table=storage.state_table.table_name,
             raw_bucket=storage.raw_bucket.bucket_name,
             artifacts_bucket=storage.artifacts_bucket.bucket_name,
@@ -172,6 +173,7 @@ class DriftgateStack(Stack):
         # The baseline sample's embeddings, stored by the first check after a freeze.
         storage.raw_bucket.grant_put(drift, f"{BASELINE_EMBEDDINGS_PREFIX}*")
         storage.state_table.grant_read_write_data(drift)
+        storage.interactions_table.grant(drift, "dynamodb:Query")  # the window samples (sample index)
         machine.grant_start_execution(drift)
 
         # The dispatcher queries the baseline index and invokes the check by name (unqualified).

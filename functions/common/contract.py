@@ -68,6 +68,7 @@ class Settings:
 
     interactions_table = Variable("INTERACTIONS_TABLE", str)
     interactions_user_index = Variable("INTERACTIONS_USER_INDEX", str)
+    interactions_sample_index = Variable("INTERACTIONS_SAMPLE_INDEX", str)
     state_table = Variable("STATE_TABLE", str)
     raw_bucket = Variable("RAW_BUCKET", str)
     artifacts_bucket = Variable("ARTIFACTS_BUCKET", str)
@@ -146,7 +147,6 @@ BASELINE_SK = "BASELINE"
 BASELINE_RESERVOIR_SK = "BASELINE_RESERVOIR"
 TRIGGER_SK = "TRIGGER"
 WINDOW_PREFIX = "WINDOW#"
-RESERVOIR_PREFIX = "RESERVOIR#"
 DRIFT_PREFIX = "DRIFT#"
 RUN_PREFIX = "RUN#"
 VERSION_PREFIX = "VERSION#"
@@ -171,6 +171,11 @@ def shard_pk(model: str, shard: int) -> str:
     return f"{SHARD_PREFIX}{shard}#{model_pk(model)}"
 
 
+def sample_partition(model: str, window_start: str, shard: int) -> str:
+    """The interactions table's sample index key of one window shard (the model last: it may hold "#")."""
+    return f"{SHARD_PREFIX}{shard}#{WINDOW_PREFIX}{window_start}#{model_pk(model)}"
+
+
 def baseline_index_sk(model: str) -> str:
     return model_pk(model)
 
@@ -182,10 +187,6 @@ def baseline_embeddings_key(model: str, field: str) -> str:
 
 def window_sk(start: str) -> str:
     return f"{WINDOW_PREFIX}{start}"
-
-
-def reservoir_sk(start: str) -> str:
-    return f"{RESERVOIR_PREFIX}{start}"
 
 
 def drift_sk(window_start: str, field: str) -> str:

@@ -1,7 +1,7 @@
 """Right to erasure: removes one end user's interactions, found by ``metadata.user_id`` through
 the interactions table's by-user index, from everywhere they are kept as text.
 
-Per user: the drift reports' example texts, the reservoir samples, the stored baseline embeddings
+Per user: the drift reports' example texts, the window and baseline samples, the stored baseline embeddings
 of each model the user used (recomputed from the scrubbed sample by the next check), the frozen golden sets
 (old object versions included) lose the user's records, each raw S3 object is rewritten without
 the user's lines (deleted when none are left; the raw bucket is unversioned), and then the
@@ -20,13 +20,13 @@ from collections import Counter, defaultdict
 from functools import lru_cache
 
 from functions.common.clients import client, region
-from functions.common.contract import BASELINE_RESERVOIR_SK, model_pk, settings, shard_pk
+from functions.common.contract import BASELINE_RESERVOIR_SK, model_pk, settings
 from functions.common.repositories import utc_now
 from functions.interactions.erasure_store import ErasureStore, UserRecord
 from functions.interactions.golden import GoldenSets
 from functions.interactions.models import ErasureReceipt
 from functions.interactions.raw import JsonLinesObjects
-from functions.interactions.windows import reservoir_sk
+from functions.interactions.shards import sample_index
 
 
 def erase_user(user_id: str) -> ErasureReceipt:
@@ -43,12 +43,13 @@ def erase_user(user_id: str) -> ErasureReceipt:
 
     texts = store.texts(set(by_key), user_id, ids)  # read before the rewrites remove them
     for model, windows in sorted(per_model.items()):
-        # Every shard of each of the user's windows (not only the shards their ids hash to: a
-        # sample must never keep an erased record), then the frozen baseline's sample.
-        samples = [(shard_pk(model, shard), reservoir_sk(w)) for w in sorted(windows)
-                   for shard in range(settings.ingest_shards)]
-        for pk, sk in samples + [(model_pk(model), BASELINE_RESERVOIR_SK)]:
-            counts["reservoir_samples_removed"] += store.scrub_sample(pk, sk, ids)
+        # A window's sample is read from the sample index, which the tombstones below leave (the
+        # next-ranked records take their places): count the user's records in it now. The frozen
+        # baseline's sample is a snapshot, scrubbed here.
+        for window in sorted(windows):
+            sampled = sample_index().window_sample(model, window).request_ids()
+            counts["reservoir_samples_removed"] += len(ids.intersection(sampled))
+        counts["reservoir_samples_removed"] += store.scrub_sample(model_pk(model), BASELINE_RESERVOIR_SK, ids)
         counts["drift_examples_removed"] += store.scrub_drift_reports(model, texts)
         store.delete_baseline_vectors(model)
         counts["baseline_vectors_cleared"] += 1

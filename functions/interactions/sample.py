@@ -1,19 +1,17 @@
 """A window's uniform sample that ingest shards keep apart and merge exactly: a bottom-k sample.
 
-Each record's rank is a 64-bit hash of its ``request_id``; a sample keeps the ``capacity``
-records of smallest rank among those offered. Ranks of distinct ids behave as independent
-uniform draws, so the kept records are a uniform sample without replacement of the records
-offered. Unlike Algorithm R, nothing is coordinated: each shard keeps its own bottom-k, and the
-bottom-k of the union of the shards' samples is exactly the bottom-k that one unsharded sample
-would hold. A record offered twice is kept once.
+Each record's rank is a 64-bit hash of its ``request_id``; a window's sample is the ``capacity``
+records of smallest rank. Ranks of distinct ids behave as independent uniform draws, so the kept
+records are a uniform sample without replacement of the window's records. Nothing is kept or
+coordinated at ingest: each record is stored with its rank, an index sorted by rank gives each
+shard's bottom-k, and the bottom-k of the union of the shards' samples is exactly the bottom-k of
+the whole window (``merge``). A retried record is one record; an erased one leaves the index, and
+the next-ranked record takes its place, so the sample stays uniform over what is left.
 
-The invariant: a sample holds every record it was offered whose rank is at most ``threshold``
-(unbounded until it first overflows), and no other. An erasure removes records from the sample
-and from what it was offered alike, so the invariant holds without changing the threshold; the
-sample is then smaller than its capacity until new records of low enough rank fill it, and the
-merge takes only ranks that every shard vouches for. (Ranks are public hashes: a client that
-picks its own request ids can pick ranks. The sample is uniform over ids chosen independently
-of it, not proof against an adversary.)
+A frozen baseline keeps its sample as a snapshot (``BottomK.to_json``): an erasure takes records
+out of it (``without``) and nothing replaces them. (Ranks are public hashes: a client that picks
+its own request ids can pick ranks. The sample is uniform over ids chosen independently of it,
+not proof against an adversary.)
 """
 from __future__ import annotations
 
@@ -23,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 Entry = dict[str, Any]  # {"request_id", "raw_key", "rank"}
-UNBOUNDED = 2**64  # above every rank: the sample holds every record it was offered
+UNBOUNDED = 2**64  # above every rank: the sample holds every record of its window
 
 
 def rank_of(request_id: str) -> int:
@@ -31,7 +29,8 @@ def rank_of(request_id: str) -> int:
 
 
 class BottomK:
-    """The smallest-rank entries offered, at most ``capacity``."""
+    """At most ``capacity`` entries: every record of rank at most ``threshold`` (unbounded: every
+    record there is) that is not erased."""
 
     def __init__(self, capacity: int, entries: Iterable[Entry] = (), threshold: int = UNBOUNDED) -> None:
         if capacity < 1:
@@ -41,20 +40,6 @@ class BottomK:
         self.threshold = threshold
         if len(self.entries) > capacity:
             raise ValueError(f"a sample of capacity {capacity} holds {len(self.entries)} entries")
-
-    def offer(self, request_id: str, raw_key: str) -> bool:
-        """Offer a record; True when the sample changed (once full, rarely: ``capacity / n`` for
-        the n-th record), so a caller stores it only then."""
-        rank = rank_of(request_id)
-        if rank > self.threshold or any(e["request_id"] == request_id for e in self.entries):
-            return False
-        self.entries.append({"request_id": request_id, "raw_key": raw_key, "rank": rank})
-        self.entries.sort(key=lambda e: e["rank"])
-        if len(self.entries) > self.capacity:
-            dropped = self.entries.pop()
-            self.threshold = self.entries[-1]["rank"]
-            return dropped["request_id"] != request_id
-        return True
 
     def without(self, request_ids: set[str]) -> int:
         """Removes the entries of ``request_ids``; returns how many it held."""
@@ -88,7 +73,8 @@ def stored_sample(item: Mapping[str, Any]) -> BottomK:
 
 
 def merge(samples: Sequence[BottomK], capacity: int) -> BottomK:
-    """The bottom-``capacity`` sample of everything the ``samples`` (disjoint shards) were offered."""
+    """The bottom-``capacity`` sample of the union of the ``samples`` (disjoint shards): only ranks
+    every shard vouches for (at most its threshold), so exactly the bottom-k of the whole."""
     threshold = min((s.threshold for s in samples), default=UNBOUNDED)
     entries = sorted((e for s in samples for e in s.entries if e["rank"] <= threshold), key=lambda e: e["rank"])
     if len(entries) > capacity:

@@ -64,7 +64,6 @@ def ingest(request: IngestRequest) -> IngestResponse:
         raw_keys = store.write_raw(candidates, stored)
         inserted = store.insert(fresh, raw_keys)
         store.settle_raw(raw_keys, [c.request_id for c in fresh if c.request_id not in inserted])
-        store.sample([c for c in fresh if c.request_id in inserted], raw_keys, settings.reservoir_size)
 
     results, counted = [], set()
     for record, report in zip(request.interactions, reports, strict=True):
@@ -154,8 +153,8 @@ def freeze_baseline(model: str, window: str | None = None, adapter_version: int 
     state.put({**item, "sk": BASELINE_SK, "window_sk": item["sk"], "adapter_version": adapter_version,
                "frozen_at": frozen_at})
     # The drift check compares against the baseline's own sample (its shards merged), frozen with it.
-    sample = shards.window_sample(state, model, item["start"])
-    if sample:
+    sample = shards.sample_index().window_sample(model, item["start"])
+    if sample.entries:
         state.put({"pk": model_pk(model), "sk": BASELINE_RESERVOIR_SK, "window": item["start"], "model": model,
                    "sample": sample.to_json(), "frozen_at": frozen_at})
     return quality(model)

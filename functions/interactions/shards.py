@@ -5,7 +5,8 @@ transactions: DynamoDB serves at most 1,000 write units a second on one partitio
 item), and transactions on one item conflict. Each record now goes to one of ``ingest_shards``
 shards, chosen by a hash of its ``request_id`` (so a retry lands on the same shard), and each
 shard is its own partition key. Readers merge the shards: aggregates are sums, and samples are
-bottom-k samples (``functions.interactions.sample``), so both merge exactly.
+bottom-k samples (``functions.interactions.sample``) read from the interactions table's sample
+index, one Query per shard, so both merge exactly.
 
 Aggregates written before sharding, under the model's own partition, are read and added too.
 """
@@ -14,11 +15,13 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from functions.common.contract import WINDOW_PREFIX, model_pk, reservoir_sk, settings, shard_pk, window_sk
+from functions.common.clients import client, region
+from functions.common.contract import WINDOW_PREFIX, model_pk, sample_partition, settings, shard_pk, window_sk
 from functions.common.repositories import StateRepository
-from functions.interactions.sample import BottomK, merge, stored_sample
+from functions.interactions.sample import UNBOUNDED, BottomK, merge
 
 # Attributes of an aggregate item that are not counts or sums.
 _LABELS = frozenset({"pk", "sk", "start", "model", "shard"})
@@ -67,15 +70,44 @@ def window(state: StateRepository, model: str, start: str) -> dict[str, Any] | N
     return merge_aggregates(model, parts)[0] if parts else None
 
 
-def window_sample(state: StateRepository, model: str, start: str) -> BottomK | None:
-    """The window's sample, merged over shards."""
-    parts = [stored_sample(item) for shard in range(shard_count())
-             if (item := state.get(shard_pk(model, shard), reservoir_sk(start)))]
-    return merge(parts, max(p.capacity for p in parts)) if parts else None
+class SampleIndex:
+    """The interactions table's sample index: each window shard's records sorted by rank."""
+
+    def __init__(self, *, dynamodb: Any, table: str, index: str) -> None:
+        self.dynamodb = dynamodb
+        self.table = table
+        self.index = index
+
+    def shard(self, model: str, start: str, shard: int, capacity: int) -> BottomK:
+        """The shard's bottom-``capacity``: one Query, smallest ranks first (pages only past 1 MB)."""
+        request: dict[str, Any] = {
+            "TableName": self.table, "IndexName": self.index, "Limit": capacity, "ScanIndexForward": True,
+            "KeyConditionExpression": "sample_pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": sample_partition(model, start, shard)}},
+        }
+        entries: list[dict[str, Any]] = []
+        while len(entries) < capacity:
+            page = self.dynamodb.query(**request)
+            entries += [{"request_id": i["request_id"]["S"], "raw_key": i["raw_key"]["S"],
+                         "rank": int(i["sample_rank"]["N"])} for i in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                break
+            request.update(ExclusiveStartKey=page["LastEvaluatedKey"], Limit=capacity - len(entries))
+        entries = entries[:capacity]
+        # A full shard vouches for ranks up to its last; a shorter one holds all its records.
+        threshold = entries[-1]["rank"] if len(entries) == capacity else UNBOUNDED
+        return BottomK(capacity, entries, threshold)
+
+    def window_sample(self, model: str, start: str, capacity: int | None = None) -> BottomK:
+        """The window's sample, its shards merged: the bottom-``capacity`` of the window's records."""
+        capacity = capacity or settings.reservoir_size
+        return merge([self.shard(model, start, s, capacity) for s in range(shard_count())], capacity)
 
 
-def by_shard(request_ids: list[str]) -> dict[int, list[str]]:
-    groups: dict[int, list[str]] = defaultdict(list)
-    for request_id in request_ids:
-        groups[shard_of(request_id)].append(request_id)
-    return dict(groups)
+@lru_cache(maxsize=8)
+def _build(region_name: str | None, table: str, index: str) -> SampleIndex:
+    return SampleIndex(dynamodb=client("dynamodb"), table=table, index=index)
+
+
+def sample_index() -> SampleIndex:
+    return _build(region(), settings.interactions_table, settings.interactions_sample_index)

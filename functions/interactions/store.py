@@ -1,8 +1,8 @@
 """Stores accepted interactions exactly once: raw JSON Lines in S3, one item per ``request_id``
 in DynamoDB, and the window aggregates updated in the same DynamoDB transaction as the items
-they count (so a retried batch can neither lose nor double-count a record). Aggregates and the
-window sample are sharded by ``request_id`` (``functions.interactions.shards``): no one item
-takes every write of a busy model.
+they count (so a retried batch can neither lose nor double-count a record). Aggregates are
+sharded by ``request_id``, and each item carries its key in the sample index
+(``functions.interactions.shards``): no one item takes every write of a busy model.
 
 Each item names the raw object that holds its line (``raw_key``) and, when the record has one,
 its end user (``user_id``, indexed for erasure). Every raw line lives in exactly the object its
@@ -20,17 +20,15 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from functions.common.clients import client, region
-from functions.common.contract import settings, shard_pk
+from functions.common.contract import sample_partition, settings, shard_pk
 from functions.common.exceptions import NotFoundError
 from functions.common.repositories import from_dynamo, to_dynamo
 from functions.interactions.raw import JsonLinesObjects, Line, raw_key
-from functions.interactions.sample import BottomK
-from functions.interactions.sample_items import SampleItems
+from functions.interactions.sample import rank_of
 from functions.interactions.shards import shard_of
-from functions.interactions.windows import FLAG_PREFIX, reservoir_sk, window_sk
+from functions.interactions.windows import FLAG_PREFIX, window_sk
 
 TRANSACTION_LIMIT = 100  # DynamoDB's limit of actions per TransactWriteItems
-RESERVOIR_RETRIES = 8
 _serialize = TypeSerializer().serialize
 _deserialize = TypeDeserializer().deserialize
 
@@ -70,7 +68,6 @@ class InteractionStore:
         self.state_table = state_table
         self.raw_bucket = raw_bucket
         self.raw = JsonLinesObjects(s3, raw_bucket)
-        self.samples = SampleItems(dynamodb, state_table)
 
     # -- ingest ----------------------------------------------------------------------------
     def _batch_get(self, request_ids: list[str], projection: str) -> Iterator[dict[str, Any]]:
@@ -136,23 +133,6 @@ class InteractionStore:
         for key, ids in sorted(extra.items()):
             self.raw.edit(key, partial(_without, ids))
 
-    def sample(self, records: list[NewInteraction], raw_keys: dict[str, str], capacity: int) -> None:
-        """Offers newly stored records to their window shard's sample (a bounded uniform sample
-        the drift check embeds). Optimistic concurrency: the write is conditional on the version
-        it read."""
-        shards: dict[tuple[str, str, int], list[NewInteraction]] = defaultdict(list)
-        for record in records:
-            shards[(record.model, record.window, shard_of(record.request_id))].append(record)
-        for (model, window, shard), group in sorted(shards.items()):
-            pk, sk = shard_pk(model, shard), reservoir_sk(window)
-            for _attempt in range(RESERVOIR_RETRIES):
-                sample, version, _ = self.samples.read(pk, sk)
-                sample = sample or BottomK(capacity)
-                changed = [sample.offer(r.request_id, raw_keys[r.request_id]) for r in group]
-                # A full sample takes few new records: most batches read it and write nothing.
-                if not any(changed) or self.samples.write(pk, sk, sample, version, window=window, model=model):
-                    break
-
     def insert(self, records: list[NewInteraction], raw_keys: dict[str, str]) -> set[str]:
         """Inserts the records that are not stored yet (an erased record's tombstone counts as
         stored); returns the request ids it inserted."""
@@ -181,7 +161,8 @@ class InteractionStore:
         actions: list[dict[str, Any]] = [{
             "Put": {
                 "TableName": self.interactions_table,
-                "Item": {k: _serialize(v) for k, v in to_dynamo({**r.item, "raw_key": raw_keys[r.request_id]}).items()},
+                "Item": {k: _serialize(v) for k, v in to_dynamo({**r.item, **_sample_keys(r),
+                                                                  "raw_key": raw_keys[r.request_id]}).items()},
                 "ConditionExpression": "attribute_not_exists(request_id)",
             }
         } for r in records]
@@ -253,6 +234,13 @@ class InteractionStore:
                 raise
             raise NotFoundError(f"no interaction with request_id {request_id!r}") from None
         return stored, False
+
+
+def _sample_keys(record: NewInteraction) -> dict[str, Any]:
+    """Where the record sits in the sample index: its window shard, and its rank there."""
+    shard = shard_of(record.request_id)
+    return {"sample_pk": sample_partition(record.model, record.window, shard),
+            "sample_rank": rank_of(record.request_id)}
 
 
 def _chunks(records: list[NewInteraction]) -> list[list[NewInteraction]]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from functions.common.contract import WINDOW_PREFIX, reservoir_sk, window_sk
+from functions.common.contract import WINDOW_PREFIX, window_sk
 
-__all__ = ["FLAG_PREFIX", "reservoir_sk", "stats", "window_sk", "window_start"]
+__all__ = ["FLAG_PREFIX", "stats", "window_sk", "window_start"]
 
 FLAG_PREFIX = "flag_"
 

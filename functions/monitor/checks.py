@@ -109,8 +109,7 @@ def check_model(model: str, embedder: Embedder | None = None) -> CheckResult:
 
     base_sample = repos.state.get(pk, BASELINE_RESERVOIR_SK)
     base_records = sampled_records(repos, stored_sample(base_sample).entries if base_sample else [])
-    current = shards.window_sample(repos.state, model, window["start"])
-    current_records = sampled_records(repos, current.entries if current else [])
+    current_records = sampled_records(repos, shards.sample_index().window_sample(model, window["start"]).entries)
     threshold = settings.quality_decay_threshold
     alpha = settings.drift_alpha
     decay = quality_decay(_quality(base_records), _quality(current_records), threshold=threshold,

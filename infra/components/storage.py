@@ -67,6 +67,18 @@ class Storage(Construct):
             projection_type=dynamodb.ProjectionType.INCLUDE,
             non_key_attributes=["raw_key", "model", "window"],
         )
+        # Each window's uniform sample for the drift check, with no sample item to rewrite: every
+        # interaction carries its window shard and a hash rank of its request id, and the index,
+        # sorted by rank, gives each shard's bottom-k in one Query (functions/interactions/shards.py).
+        # Sparse like the other: tombstones carry neither key, so an erased record leaves the sample.
+        self.sample_index = "by-sample"
+        self.interactions_table.add_global_secondary_index(
+            index_name=self.sample_index,
+            partition_key=dynamodb.Attribute(name="sample_pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sample_rank", type=dynamodb.AttributeType.NUMBER),
+            projection_type=dynamodb.ProjectionType.INCLUDE,
+            non_key_attributes=["raw_key"],
+        )
         self.state_table = self._table("State", partition_key="pk", sort_key="sk")
 
     def _data_bucket(self, construct_id: str, *, versioned: bool, lifecycle_rules: list[s3.LifecycleRule]) -> s3.Bucket:

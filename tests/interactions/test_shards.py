@@ -8,11 +8,11 @@ from typing import Any
 import boto3
 
 from driftgate.local.deployment import REGION
+from driftgate.testing.audit import bottom_k
 from driftgate.testing.realdata import alpaca_records, gsm8k_records
 from functions.common.contract import settings
 from functions.common.repositories import repositories
 from functions.interactions import shards
-from functions.interactions.sample import BottomK
 
 MODEL = "support-bot"
 
@@ -61,11 +61,8 @@ def test_merged_shards_equal_an_unsharded_computation(local: Any) -> None:
             assert shards.window(state, MODEL, window["start"]) == window
             # The sample: exactly the bottom-k of every stored id of the window, one per record.
             ids = [i["request_id"] for i in items if i["window"] == window["start"]]
-            unsharded = BottomK(capacity)
-            for request_id in ids:
-                unsharded.offer(request_id, "raw")
-            sample = shards.window_sample(state, MODEL, window["start"])
-            assert sample is not None and sample.request_ids() == unsharded.request_ids()
+            sample = shards.sample_index().window_sample(MODEL, window["start"])
+            assert sample.request_ids() == bottom_k(set(ids), capacity)
             assert len(ids) == window["n"]
             assert len(sample.entries) == min(len(ids), capacity)
         assert shards.windows(state, MODEL, newest_first=True, limit=1) == merged[-1:]

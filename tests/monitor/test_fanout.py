@@ -109,7 +109,7 @@ def test_baseline_embeddings_are_stored_once_and_reused(recording, synthesized_t
             frozen = stored_sample(repos.state.get(model_pk(model), BASELINE_RESERVOIR_SK))
             base = sampled_records(repos, frozen.entries)
             window = shards.windows(repos.state, model, newest_first=True, limit=1)[0]["start"]
-            current = sampled_records(repos, shards.window_sample(repos.state, model, window).entries)
+            current = sampled_records(repos, shards.sample_index().window_sample(model, window).entries)
             bucket = settings.raw_bucket
         assert len(base) == len(current) == N
 

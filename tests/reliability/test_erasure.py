@@ -5,7 +5,6 @@ data stays as it was; a retried old batch cannot bring anything back; repeating 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +20,7 @@ from driftgate.testing.realdata import alpaca_records, gsm8k_records
 from functions.common.contract import BASELINE_EMBEDDINGS_PREFIX, DRIFT_FIELDS, baseline_embeddings_key
 from functions.drift.clusters import _clip
 from functions.interactions.sample import stored_sample
+from functions.interactions.shards import sample_index
 
 MODEL = "support-bot"
 USERS = ("alice", "bob", "carol")
@@ -55,6 +55,7 @@ class Stores:
     """Direct views of the stack's S3 buckets and DynamoDB tables (moto)."""
 
     def __init__(self, stack: LocalDeployment) -> None:
+        self.stack = stack
         self.s3 = boto3.client("s3", region_name=REGION)
         dynamodb = boto3.resource("dynamodb", region_name=REGION)
         self.raw_bucket = stack.find("AWS::S3::Bucket", "StorageRawInteractions")
@@ -76,10 +77,13 @@ class Stores:
     def state_items(self, prefix: str) -> list[dict]:
         return [i for i in self.state.scan()["Items"] if i["sk"].startswith(prefix)]
 
-    def sampled_ids(self) -> dict[tuple[str, str], set[str]]:
-        """Each sample item's ids, by (pk, sk): a window's shards, and the frozen baseline's."""
-        return {(i["pk"], i["sk"]): set(stored_sample(i).request_ids())
-                for i in self.state_items("RESERVOIR#") + self.state_items("BASELINE_RESERVOIR")}
+    def sampled_ids(self, windows: set[str]) -> dict[str, set[str]]:
+        """The ids of each window's sample (the sample index, shards merged, as the drift check
+        reads it) and of the frozen baseline's snapshot."""
+        with self.stack.environment("DriftCheck"):
+            sampled = {w: set(sample_index().window_sample(MODEL, w).request_ids()) for w in sorted(windows)}
+        (baseline,) = self.state_items("BASELINE_RESERVOIR")
+        return {**sampled, "BASELINE_RESERVOIR": set(stored_sample(baseline).request_ids())}
 
     def dataset_ids(self, stack: LocalDeployment, run_id: str) -> set[str]:
         result = stack.invoke("PrepareDataset", {"model": MODEL, "run_id": run_id})
@@ -121,15 +125,12 @@ def test_erasure_removes_one_user_everywhere_and_keeps_the_others(stack: LocalDe
     golden_key = f"golden/{MODEL}/golden.jsonl"
     golden_before = [json.loads(line)["id"] for line in stores.read(stores.artifacts, golden_key).splitlines()]
     raw_before = stores.raw_objects()
-    sampled_before = stores.sampled_ids()
+    windows = {i["window"] for i in stores.interactions.scan()["Items"]}
+    sampled_before = stores.sampled_ids(windows)
     quality_before = stack.api("GET", f"/v1/models/{MODEL}/quality").json()
     # The data really covers every place erasure must reach.
     assert len(raw_before) == 3 and ids[ERASED] & set(golden_before) and ids[ERASED] & dataset_before
-    by_sample: dict[str, set[str]] = defaultdict(set)  # a window's shards merged, and the baseline
-    for (_pk, sk), sampled in sampled_before.items():
-        by_sample[sk] |= sampled
-    assert all(ids[ERASED] & sampled for sampled in by_sample.values()) and "BASELINE_RESERVOIR" in by_sample
-    assert len(sampled_before) > len(by_sample)  # the window's sample is spread over shards
+    assert all(ids[ERASED] & sampled for sampled in sampled_before.values()) and len(sampled_before) > 2
 
     # The baseline embeddings the drift check stores (vectors of the baseline sample's texts).
     vector_keys = [baseline_embeddings_key(MODEL, field) for field in DRIFT_FIELDS]
@@ -165,11 +166,9 @@ def test_erasure_removes_one_user_everywhere_and_keeps_the_others(stack: LocalDe
     bob_item = stores.item(bob_first)
     assert bob_item["user_id"] == "bob" and bob_item["feedback"]["correction"] == "Bob's better answer."
     assert stack.api("POST", "/v1/feedback", {"request_id": alice_first, "rating": 1}).status == 404
-    # Samples (every window shard and the frozen baseline) lose exactly the user's records and stay valid.
-    sampled_after = stores.sampled_ids()
-    assert sampled_after == {key: s - ids[ERASED] for key, s in sampled_before.items()}
-    for item in stores.state_items("RESERVOIR#") + stores.state_items("BASELINE_RESERVOIR"):
-        stored_sample(item)
+    # Samples (each window's, as the drift check reads them, and the frozen baseline's) lose exactly
+    # the user's records: the windows hold fewer records than a sample keeps, so nothing replaces them.
+    assert stores.sampled_ids(windows) == {key: s - ids[ERASED] for key, s in sampled_before.items()}
     # Drift report examples: the user's gone, bob's kept.
     (report,) = stores.state_items("DRIFT#")
     assert report["report"]["clusters"][0]["examples"] == [_clip(bob_prompt)]
