@@ -13,7 +13,6 @@ Aggregates written before sharding, under the model's own partition, are read an
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
