@@ -16,6 +16,7 @@ from infra import training_image
 PREFIX = "driftgate:"
 # Settings the handlers also read: one default, the handlers' (functions/common/contract.py).
 _HANDLER_DEFAULTS = HandlerSettings.defaults()
+MAX_CANARY_LOOKS = 2000  # a canary's loop within Step Functions' 25,000 history events per execution
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,6 +32,16 @@ class Settings:
     drift_schedule: str = "rate(1 hour)"
     cooldown_hours: int = _HANDLER_DEFAULTS["cooldown_hours"]
     approval_mode: Literal["auto", "manual"] = "auto"
+    # "canary": a version that passes the offline gate becomes staging, serves canary_share of units,
+    # and the online test promotes or retires it (docs/canary.md); "direct": promoted after the gate.
+    rollout: Literal["canary", "direct"] = "canary"
+    canary_share: float = _HANDLER_DEFAULTS["canary_share"]
+    canary_wait_seconds: int = 900  # between two looks (the state machine's Wait)
+    canary_alpha: float = _HANDLER_DEFAULTS["canary_alpha"]
+    canary_min_effect: float = _HANDLER_DEFAULTS["canary_min_effect"]
+    canary_min_samples: int = _HANDLER_DEFAULTS["canary_min_samples"]  # per arm, before any decision
+    canary_max_samples: int = _HANDLER_DEFAULTS["canary_max_samples"]  # both arms: inconclusive at this
+    canary_max_hours: float = _HANDLER_DEFAULTS["canary_max_hours"]  # inconclusive after this
     training_instance_type: str = "ml.g5.xlarge"
     # Empty: the training DLC of the deploy region (infra/training_image.py). An ECR URI of your own
     # replaces it; finetune/requirements.txt pins torch to that DLC's, so pip would swap in the
@@ -82,6 +93,25 @@ class Settings:
             raise ValueError(f"driftgate:dataset_window_days must be >= 1, got {self.dataset_window_days}")
         if not 1 <= self.ingest_shards <= 64:
             raise ValueError(f"driftgate:ingest_shards must be in 1..64, got {self.ingest_shards}")
+        self._check_canary()
+
+    def _check_canary(self) -> None:
+        if self.rollout not in ("canary", "direct"):
+            raise ValueError(f"driftgate:rollout must be 'canary' or 'direct', got {self.rollout!r}")
+        if not 0 < self.canary_share < 1:
+            raise ValueError(f"driftgate:canary_share must be in (0, 1), got {self.canary_share}")
+        if not 0 < self.canary_alpha < 1 or self.canary_min_effect < 0:
+            raise ValueError("driftgate:canary_alpha must be in (0, 1) and canary_min_effect >= 0")
+        if self.canary_min_samples < 2 or self.canary_max_samples < 2 * self.canary_min_samples:
+            raise ValueError("driftgate:canary_min_samples >= 2 and canary_max_samples >= 2 x canary_min_samples")
+        if self.canary_wait_seconds < 1 or self.canary_max_hours <= 0:
+            raise ValueError("driftgate:canary_wait_seconds >= 1 and canary_max_hours > 0")
+        # Each look adds about 10 events to the execution's history, which Step Functions caps at 25,000.
+        looks = self.canary_max_hours * 3600 / self.canary_wait_seconds
+        if looks > MAX_CANARY_LOOKS:
+            raise ValueError(f"driftgate:canary_max_hours {self.canary_max_hours:g} at canary_wait_seconds "
+                             f"{self.canary_wait_seconds} is {looks:.0f} looks, more than the {MAX_CANARY_LOOKS} "
+                             "an execution's history holds: wait longer between looks")
 
     @classmethod
     def from_node(cls, node: Node) -> Settings:

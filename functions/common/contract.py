@@ -102,6 +102,8 @@ class Settings:
     canary_min_samples = Variable("CANARY_MIN_SAMPLES", int, 30)
     canary_max_samples = Variable("CANARY_MAX_SAMPLES", int, 10000)
     canary_max_hours = Variable("CANARY_MAX_HOURS", float, 168.0)
+    # The share of units (users, sessions) the staging adapter serves while its canary runs.
+    canary_share = Variable("CANARY_SHARE", float, 0.1)
 
     @classmethod
     def variables(cls) -> dict[str, Variable[Any]]:
@@ -160,6 +162,13 @@ DRIFT_FIELDS = ("prompt", "output")  # the texts the drift check embeds (functio
 
 
 SHARD_PREFIX = "SHARD#"
+# Per adapter version, per shard: what the interactions served by that version summed to (the
+# canary's arms). ``adapter_version`` 0 is the base model, no adapter (what serves before version 1).
+SERVED_PREFIX = "SERVED#"
+BASE_MODEL_VERSION = 0
+# One canary per staged version, and one item per look at it.
+CANARY_PREFIX = "CANARY#"
+LOOK_PREFIX = "LOOK#"
 
 
 def model_pk(model: str) -> str:
@@ -187,6 +196,18 @@ def baseline_embeddings_key(model: str, field: str) -> str:
 
 def window_sk(start: str) -> str:
     return f"{WINDOW_PREFIX}{start}"
+
+
+def served_sk(version: int) -> str:
+    return f"{SERVED_PREFIX}{version:06d}"
+
+
+def canary_sk(version: int) -> str:
+    return f"{CANARY_PREFIX}{version:06d}"
+
+
+def look_sk(version: int, look: int) -> str:
+    return f"{LOOK_PREFIX}{version:06d}#{look:06d}"
 
 
 def drift_sk(window_start: str, field: str) -> str:

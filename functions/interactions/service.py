@@ -96,7 +96,7 @@ def _new_interaction(record: InteractionIn, report: ScoreReport, moment: datetim
     return NewInteraction(request_id=record.request_id, model=record.model, window=window,
                           item={k: v for k, v in item.items() if v is not None}, raw=raw,
                           quality=report.quality, exact_match=report.exact_match, flags=tuple(report.flags),
-                          day=moment.astimezone(UTC).date().isoformat())
+                          day=moment.astimezone(UTC).date().isoformat(), adapter_version=record.adapter_version)
 
 
 def feedback_score(feedback: FeedbackIn) -> float:

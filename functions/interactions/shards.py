@@ -9,6 +9,7 @@ bottom-k samples (``functions.interactions.sample``) read from the interactions 
 index, one Query per shard, so both merge exactly.
 
 Aggregates written before sharding, under the model's own partition, are read and added too.
+The per-version aggregates the canary compares (``served``) live in the same shard partitions.
 """
 from __future__ import annotations
 
@@ -18,12 +19,20 @@ from functools import lru_cache
 from typing import Any
 
 from functions.common.clients import client, region
-from functions.common.contract import WINDOW_PREFIX, model_pk, sample_partition, settings, shard_pk, window_sk
+from functions.common.contract import (
+    WINDOW_PREFIX,
+    model_pk,
+    sample_partition,
+    served_sk,
+    settings,
+    shard_pk,
+    window_sk,
+)
 from functions.common.repositories import StateRepository
 from functions.interactions.sample import UNBOUNDED, BottomK, merge
 
 # Attributes of an aggregate item that are not counts or sums.
-_LABELS = frozenset({"pk", "sk", "start", "model", "shard"})
+_LABELS = frozenset({"pk", "sk", "start", "model", "shard", "adapter_version"})
 
 
 def shard_of(request_id: str) -> int:
@@ -39,17 +48,33 @@ def partitions(model: str) -> list[str]:
     return [model_pk(model)] + [shard_pk(model, shard) for shard in range(shard_count())]
 
 
+def add_counts(into: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+    """Adds ``item``'s counts and sums (every number but its labels) into ``into``."""
+    for name, value in item.items():
+        if name not in _LABELS and isinstance(value, int | float | Decimal):
+            into[name] = into.get(name, 0) + value
+    return into
+
+
 def merge_aggregates(model: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One item per window (``start``), oldest first, its counts and sums added over shards."""
     merged: dict[str, dict[str, Any]] = {}
     for item in items:
         start = str(item.get("start") or item["sk"].removeprefix(WINDOW_PREFIX))
-        into = merged.setdefault(start, {"pk": model_pk(model), "sk": window_sk(start), "start": start,
-                                         "model": model})
-        for name, value in item.items():
-            if name not in _LABELS and isinstance(value, int | float | Decimal):
-                into[name] = into.get(name, 0) + value
+        add_counts(merged.setdefault(start, {"pk": model_pk(model), "sk": window_sk(start), "start": start,
+                                             "model": model}), item)
     return [merged[start] for start in sorted(merged)]
+
+
+def served(state: StateRepository, model: str, version: int) -> dict[str, Any]:
+    """What the interactions ``version`` served (as apps reported it) sum to, over every shard:
+    ``n``, ``sum_quality``, ``sum_sq_quality``, ``flag_<name>`` counts, ``feedback_n``,
+    ``sum_feedback``, ``sum_sq_feedback`` (each absent while 0). These exist only since sharding."""
+    total: dict[str, Any] = {"model": model, "adapter_version": version}
+    for shard in range(shard_count()):
+        if item := state.get(shard_pk(model, shard), served_sk(version)):
+            add_counts(total, item)
+    return total
 
 
 def windows(state: StateRepository, model: str, *, newest_first: bool = False,

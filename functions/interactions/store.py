@@ -20,7 +20,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from functions.common.clients import client, region
-from functions.common.contract import sample_partition, settings, shard_pk
+from functions.common.contract import sample_partition, served_sk, settings, shard_pk
 from functions.common.exceptions import NotFoundError
 from functions.common.repositories import from_dynamo, to_dynamo
 from functions.interactions.raw import JsonLinesObjects, Line, raw_key
@@ -46,6 +46,7 @@ class NewInteraction:
     exact_match: int | None
     flags: tuple[str, ...]
     day: str = ""
+    adapter_version: int | None = None  # the adapter that served it, as the app reported
 
 
 @dataclass(frozen=True)
@@ -167,12 +168,12 @@ class InteractionStore:
             }
         } for r in records]
         windows: dict[tuple[str, str, int], list[NewInteraction]] = defaultdict(list)
+        served: dict[tuple[str, int, int], list[NewInteraction]] = defaultdict(list)
         for record in records:
             windows[(record.model, record.window, shard_of(record.request_id))].append(record)
+            if record.adapter_version is not None:
+                served[(record.model, record.adapter_version, shard_of(record.request_id))].append(record)
         for (model, window, shard), group in sorted(windows.items()):
-            counts: Counter[str] = Counter()
-            for record in group:
-                counts.update(FLAG_PREFIX + flag for flag in record.flags)
             values: dict[str, Any] = {
                 ":n": len(group),
                 ":q": sum(r.quality for r in group),
@@ -182,17 +183,36 @@ class InteractionStore:
                 ":model": model,
             }
             adds = ["n :n", "sum_quality :q", "n_reference :ref", "sum_exact_match :em"]
-            for i, (flag, count) in enumerate(sorted(counts.items())):
-                adds.append(f"{flag} :f{i}")
-                values[f":f{i}"] = count
-            actions.append({"Update": {
-                "TableName": self.state_table,
-                "Key": {"pk": {"S": shard_pk(model, shard)}, "sk": {"S": window_sk(window)}},
-                "UpdateExpression": "SET #start = :start, model = :model ADD " + ", ".join(adds),
-                "ExpressionAttributeNames": {"#start": "start"},
-                "ExpressionAttributeValues": {k: _serialize(v) for k, v in to_dynamo(values).items()},
-            }})
+            actions.append(self._add(shard_pk(model, shard), window_sk(window), group, adds, values,
+                                     "SET #start = :start, model = :model", {"#start": "start"}))
+        # The canary's arms: per adapter version, in the same transaction as the records.
+        for (model, version, shard), group in sorted(served.items()):
+            values = {":n": len(group), ":q": sum(r.quality for r in group),
+                      ":qq": sum(r.quality * r.quality for r in group), ":model": model, ":v": version}
+            adds = ["n :n", "sum_quality :q", "sum_sq_quality :qq"]
+            actions.append(self._add(shard_pk(model, shard), served_sk(version), group, adds, values,
+                                     "SET model = :model, adapter_version = :v"))
         return actions
+
+    def _add(self, pk: str, sk: str, group: list[NewInteraction], adds: list[str], values: dict[str, Any],
+             sets: str, names: dict[str, str] | None = None) -> dict[str, Any]:
+        """One aggregate item's update: ``adds`` and a count per flag of ``group``."""
+        counts: Counter[str] = Counter()
+        for record in group:
+            counts.update(FLAG_PREFIX + flag for flag in record.flags)
+        adds, values = list(adds), dict(values)
+        for i, (flag, count) in enumerate(sorted(counts.items())):
+            adds.append(f"{flag} :f{i}")
+            values[f":f{i}"] = count
+        update: dict[str, Any] = {
+            "TableName": self.state_table,
+            "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+            "UpdateExpression": f"{sets} ADD " + ", ".join(adds),
+            "ExpressionAttributeValues": {k: _serialize(v) for k, v in to_dynamo(values).items()},
+        }
+        if names:
+            update["ExpressionAttributeNames"] = names
+        return {"Update": update}
 
     # -- feedback --------------------------------------------------------------------------
     def get(self, request_id: str) -> dict[str, Any]:
@@ -221,8 +241,18 @@ class InteractionStore:
             "UpdateExpression": "ADD feedback_n :one, sum_feedback :s",
             "ExpressionAttributeValues": {":one": {"N": "1"}, ":s": _serialize(to_dynamo(score))},
         }}
+        actions = [{"Update": first}, count]
+        if stored.get("adapter_version") is not None:  # the canary's arm of the version that served it
+            actions.append({"Update": {
+                "TableName": self.state_table,
+                "Key": {"pk": {"S": shard_pk(stored["model"], shard_of(request_id))},
+                        "sk": {"S": served_sk(int(stored["adapter_version"]))}},
+                "UpdateExpression": "ADD feedback_n :one, sum_feedback :s, sum_sq_feedback :ss",
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":s": _serialize(to_dynamo(score)),
+                                              ":ss": _serialize(to_dynamo(score * score))},
+            }})
         try:
-            self.dynamodb.transact_write_items(TransactItems=[{"Update": first}, count])
+            self.dynamodb.transact_write_items(TransactItems=actions)
             return stored, True
         except ClientError as error:
             if error.response["Error"]["Code"] != "TransactionCanceledException":
@@ -244,17 +274,21 @@ def _sample_keys(record: NewInteraction) -> dict[str, Any]:
 
 
 def _chunks(records: list[NewInteraction]) -> list[list[NewInteraction]]:
-    """Splits records so that each transaction's items plus its window shard updates fit the limit."""
+    """Splits records so that each transaction's items plus its aggregate updates (window shards and
+    served-version shards) fit the limit."""
     chunks: list[list[NewInteraction]] = []
     current: list[NewInteraction] = []
-    windows: set[tuple[str, str, int]] = set()
+    aggregates: set[tuple[str, str, int]] = set()
     for record in records:
-        key = (record.model, record.window, shard_of(record.request_id))
-        if current and len(current) + 1 + len(windows | {key}) > TRANSACTION_LIMIT:
+        shard = shard_of(record.request_id)
+        keys = {(record.model, record.window, shard)}
+        if record.adapter_version is not None:
+            keys.add((record.model, served_sk(record.adapter_version), shard))
+        if current and len(current) + 1 + len(aggregates | keys) > TRANSACTION_LIMIT:
             chunks.append(current)
-            current, windows = [], set()
+            current, aggregates = [], set()
         current.append(record)
-        windows.add(key)
+        aggregates |= keys
     if current:
         chunks.append(current)
     return chunks
