@@ -173,7 +173,11 @@ class DriftgateStack(Stack):
         # The baseline sample's embeddings, stored by the first check after a freeze.
         storage.raw_bucket.grant_put(drift, f"{BASELINE_EMBEDDINGS_PREFIX}*")
         storage.state_table.grant_read_write_data(drift)
-        storage.interactions_table.grant(drift, "dynamodb:Query")  # the window samples (sample index)
+        # The window samples: the drift check reads the current one, and a promotion freezes the
+        # baseline's. Query on the sample index only, not on the table (the key via the state table).
+        sample_index = f"{storage.interactions_table.table_arn}/index/{storage.sample_index}"
+        for reader in (drift, fn["Promote"]):
+            reader.add_to_role_policy(iam.PolicyStatement(actions=["dynamodb:Query"], resources=[sample_index]))
         machine.grant_start_execution(drift)
 
         # The dispatcher queries the baseline index and invokes the check by name (unqualified).
