@@ -160,7 +160,8 @@ def run_demo(narrator: Narrator | None = None, out_dir: Path | None = None) -> D
     narrator.step("Preparing the local base model (a tiny Llama-shaped LM pretrained on healthy answers; cached)")
     base = build_tiny_base(tiny_base_cache(), baseline_records(data_dir()))
     narrator.detail(f"base model: {base}")
-    context = local_training_context(base, **{"driftgate:monitored_models": [MODEL]})
+    # The demo promotes right after the gate (the canary is not part of its story yet).
+    context = local_training_context(base, **{"driftgate:monitored_models": [MODEL], "driftgate:rollout": "direct"})
     evaluation = context["driftgate:evaluation_hyperparameters"]  # answer as the evaluation job generates
     answer = production_answers(base, max_new_tokens=int(evaluation["max_new_tokens"]),
                                 max_length=int(evaluation["max_length"]),

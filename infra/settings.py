@@ -108,7 +108,7 @@ class Settings:
             raise ValueError("driftgate:canary_wait_seconds >= 1 and canary_max_hours > 0")
         # Each look adds about 10 events to the execution's history, which Step Functions caps at 25,000.
         looks = self.canary_max_hours * 3600 / self.canary_wait_seconds
-        if looks > MAX_CANARY_LOOKS:
+        if self.rollout == "canary" and looks > MAX_CANARY_LOOKS:
             raise ValueError(f"driftgate:canary_max_hours {self.canary_max_hours:g} at canary_wait_seconds "
                              f"{self.canary_wait_seconds} is {looks:.0f} looks, more than the {MAX_CANARY_LOOKS} "
                              "an execution's history holds: wait longer between looks")

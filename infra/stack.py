@@ -25,9 +25,13 @@ PIPELINE_TASKS = {
     "Register": ("register", "Verifies and registers a new adapter version", Duration.minutes(2), 1024),
     "Promote": ("promote", "Moves the production alias and freezes the baseline", Duration.seconds(30), 512),
     "RequestApproval": ("request_approval", "Parks a run until a person approves", Duration.seconds(30), 256),
+    "StartCanary": ("start_canary", "Stages a version and starts its canary", Duration.seconds(30), 512),
+    "CheckCanary": ("check_canary", "Looks at a canary: the always-valid online test", Duration.minutes(1), 512),
+    "RetireCanary": ("retire_canary", "Retires a staging version production kept", Duration.seconds(30), 256),
     "FinishRun": ("finish_run", "Records a finished run and starts the cooldown", Duration.seconds(30), 256),
     "RecordFailure": ("record_failure", "Records a failed run", Duration.seconds(30), 256),
 }
+CANARY_TASKS = ("StartCanary", "CheckCanary", "RetireCanary")  # rollout=canary only
 
 
 class DriftgateStack(Stack):
@@ -36,6 +40,7 @@ class DriftgateStack(Stack):
         settings = Settings.from_node(self.node)
         self.settings = settings
         manual = settings.approval_mode == "manual"
+        canary = settings.rollout == "canary"
 
         self.storage = Storage(self, "Storage", raw_retention_days=settings.raw_retention_days)
         storage = self.storage
@@ -60,13 +65,21 @@ class DriftgateStack(Stack):
             min_training_quality=settings.min_training_quality,
             gate_config=settings.gate,
             dataset_window_days=settings.dataset_window_days,
+            canary_share=settings.canary_share,
+            canary_alpha=settings.canary_alpha,
+            canary_min_effect=settings.canary_min_effect,
+            canary_min_samples=settings.canary_min_samples,
+            canary_max_samples=settings.canary_max_samples,
+            canary_max_hours=settings.canary_max_hours,
         )
+        # The tasks only one mode's state machine has.
+        absent = ({"RequestApproval"} if not manual else set()) | (set(CANARY_TASKS) if not canary else set())
 
         self.tasks = {
             name: HandlerFunction(self, name, handler=f"functions.pipeline.{module}.lambda_handler", layer=layer,
                                   description=description, timeout=timeout, memory_size=memory, environment=common_env)
             for name, (module, description, timeout, memory) in PIPELINE_TASKS.items()
-            if name != "RequestApproval" or manual
+            if name not in absent
         }
         self.training = TrainingJobs(
             self, "Training", artifacts_bucket=storage.artifacts_bucket, key=storage.key,
@@ -78,6 +91,8 @@ class DriftgateStack(Stack):
             training=self.training, training_hyperparameters=settings.training_hyperparameters,
             evaluation_hyperparameters=settings.evaluation_hyperparameters,
             topic=self.notifications.topic, manual_approval=manual,
+            canary_wait=Duration.seconds(settings.canary_wait_seconds) if canary else None,
+            canary_max_hours=settings.canary_max_hours,
         )
         with_machine = {**common_env, **HandlerSettings.environment(
             state_machine_arn=self.pipeline.state_machine.state_machine_arn, approval_mode=settings.approval_mode)}
@@ -168,6 +183,15 @@ class DriftgateStack(Stack):
         for name in ("Register", "Promote", "FinishRun", "RecordFailure", "RequestApproval"):
             if name in fn:
                 storage.state_table.grant_read_write_data(fn[name])
+        # The canary's tasks touch the state table only: the served aggregates, the registry, canary
+        # items and looks. StartCanary moves staging (a transaction of Puts), CheckCanary writes looks
+        # and updates, RetireCanary deletes the staging alias (with a history Put).
+        canary_actions = {"StartCanary": ("PutItem",), "CheckCanary": ("PutItem", "UpdateItem"),
+                          "RetireCanary": ("PutItem", "UpdateItem", "DeleteItem")}
+        for name, actions in canary_actions.items():
+            if name in fn:
+                storage.state_table.grant(fn[name], *(f"dynamodb:{a}" for a in ("GetItem", "Query", *actions)))
+                storage.key.grant_encrypt_decrypt(fn[name])
 
         storage.raw_bucket.grant_read(drift)
         # The baseline sample's embeddings, stored by the first check after a freeze.

@@ -27,14 +27,17 @@ from functions.registry.models import (
     AdapterList,
     AdapterVersion,
     AliasMove,
+    CanaryView,
     ProductionAdapter,
     RetrainStarted,
+    ServingAdapter,
 )
 
 __all__ = [
-    "AdapterAlias", "AdapterList", "AdapterVersion", "AliasMove", "ApprovalIn", "DriftReports", "ErasureIn",
+    "AdapterAlias", "AdapterList", "AdapterVersion", "AliasMove", "ApprovalIn", "CanaryView", "DriftReports",
+    "ErasureIn",
     "ErasureReceipt", "FeedbackIn", "FeedbackOut", "Health", "IngestRequest", "IngestResponse", "InteractionIn",
-    "ProductionAdapter", "QualityOut", "RecordResult", "RetrainStarted", "StoredDriftReport",
+    "ProductionAdapter", "QualityOut", "RecordResult", "RetrainStarted", "ServingAdapter", "StoredDriftReport",
     "WindowStats",
 ]
 

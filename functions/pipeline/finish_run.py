@@ -26,6 +26,13 @@ def summary(state: RunState) -> str:
                      f"CI [{state.gate.ci_low:.4f}, {state.gate.ci_high:.4f}].")
     if state.registered:
         parts.append(f"Adapter version {state.registered.version} registered.")
+    if state.canary:
+        c = state.canary
+        ci = "—" if c.ci is None else f"[{c.ci[0]:.4f}, {c.ci[1]:.4f}]"
+        parts.append(f"Canary: {c.decision} after {c.looks} looks (production n={c.n_control}, staging "
+                     f"n={c.n_treatment}, effect CI {ci}, p = {c.p_value:.4g}): {c.reason}.")
+    if state.retired:
+        parts.append(f"Staging version {state.retired.version} retired; production unchanged.")
     if state.promoted:
         parts.append(f"production -> version {state.promoted.version}.")
     elif state.dataset and not state.dataset.enough:
@@ -49,9 +56,9 @@ def finish(run: FinishInput) -> RunOutcome:
     repos = repositories()
     repos.state.record_run(state.model, run.execution_arn, state.status, reason=state.reason,
                            trigger=state.report or None, dataset=as_json(state.dataset), gate=as_json(state.gate),
-                           version=version)
+                           version=version, canary=as_json(state.canary))
     cooldown_until = release(repos, state.model)
     emit(Metric.PIPELINE_RUNS, 1, unit=MetricUnit.Count, status=state.status)
     return RunOutcome(status=state.status, model=state.model, execution_arn=run.execution_arn, version=version,
                       promoted_version=state.promoted.version if state.promoted else None, gate=state.gate,
-                      cooldown_until=cooldown_until, message=summary(state))
+                      canary=state.canary, cooldown_until=cooldown_until, message=summary(state))

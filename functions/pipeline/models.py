@@ -167,8 +167,69 @@ class PromotedAlias(AdapterAlias):
     model_config = TaskOutput.model_config
 
 
+# -- StartCanary → $.staging, CheckCanary → $.canary, RetireCanary → $.retired (rollout=canary) ------------
+class StartCanaryInput(BaseModel):
+    model: str
+    version: int
+    execution_arn: str  # its name is the canary id the assignment hashes with
+
+
+class CanaryStarted(TaskOutput):
+    """``staging`` points at the version, and its canary runs."""
+
+    version: int
+    control_version: int  # production's version when it started (0: the base model)
+    canary_id: str
+    share: float
+    started_at: str
+
+
+class CheckCanaryInput(BaseModel):
+    model: str
+    version: int
+
+
+CanaryOutcome = Literal["continue", "promote", "rollback", "inconclusive", "aborted"]
+
+
+class CanaryCheck(TaskOutput):
+    """One look's decision (``functions.canary.decision.look``) and the numbers it decided on; the
+    whole decision is stored with the version and the canary. ``aborted``: an operator stopped it."""
+
+    decision: CanaryOutcome
+    reason: str
+    canary_id: str
+    version: int
+    control_version: int
+    looks: int
+    n_control: int
+    n_treatment: int
+    mean_control: float | None
+    mean_treatment: float | None
+    effect: float | None
+    p_value: float
+    ci: list[float] | None
+
+
+class RetireCanaryInput(BaseModel):
+    model: str
+    version: int
+    decision: CanaryOutcome
+    execution_arn: str
+
+
+class CanaryRetired(TaskOutput):
+    """Staging is cleared and the version retired; production did not move."""
+
+    version: int
+    status: Literal["rolled_back", "inconclusive", "retired"]
+    production_version: int | None
+
+
 # -- FinishRun → $.outcome (published by NotifyOutcome) ------------------------------------------------
-RunStatus = Literal["PROMOTED", "REJECTED", "REJECTED_BY_REVIEWER", "SKIPPED"]  # the Pass states' $.status
+# The Pass states' $.status; the last three: a canary kept production (rollout=canary).
+RunStatus = Literal["PROMOTED", "REJECTED", "REJECTED_BY_REVIEWER", "SKIPPED", "ROLLED_BACK", "INCONCLUSIVE",
+                    "CANARY_ABORTED"]
 
 
 class RunState(BaseModel):
@@ -182,6 +243,9 @@ class RunState(BaseModel):
     dataset: DatasetOutput | None = None
     gate: GateOutput | None = None
     registered: RegisteredVersion | None = None
+    staging: CanaryStarted | None = None
+    canary: CanaryCheck | None = None
+    retired: CanaryRetired | None = None
     promoted: PromotedAlias | None = None
 
 
@@ -197,6 +261,7 @@ class RunOutcome(TaskOutput):
     version: int | None  # the version registered, if the run got that far
     promoted_version: int | None
     gate: GateOutput | None
+    canary: CanaryCheck | None  # the canary's final look (rollout=canary)
     cooldown_until: str  # ISO 8601: the model's next run may start from then
     message: str
 
@@ -246,6 +311,9 @@ TASKS: dict[str, Task] = {
     "Gate": Task(GateInput, GateOutput),
     "Register": Task(RegisterInput, RegisteredVersion),
     "RequestApproval": Task(ApprovalInput, ApprovalDecision),
+    "StartCanary": Task(StartCanaryInput, CanaryStarted),
+    "CheckCanary": Task(CheckCanaryInput, CanaryCheck),
+    "RetireCanary": Task(RetireCanaryInput, CanaryRetired),
     "Promote": Task(PromoteInput, PromotedAlias),
     "FinishRun": Task(FinishInput, RunOutcome),
     "RecordFailure": Task(FailureInput, FailureReport),

@@ -7,9 +7,11 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.common.exceptions import NotFoundError
 from functions.common.repositories import repositories
 from functions.monitor.run_guard import release
 from functions.pipeline.models import FailureInput, FailureReport, TaskError
+from functions.registry.canaries import canaries
 from functions.registry.store import registry
 
 logger = Logger()
@@ -40,6 +42,7 @@ def record(failure: FailureInput) -> FailureReport:
     repos.state.record_run(model, failure.execution_arn, "FAILED", error=error, cause=cause,
                            reason=failure.input.get("reason"))
     release(repos, model)
+    retire_own_canary(model, failure.execution_arn)
     moved = production_moved_by(model, failure.execution_arn)
     production = (f"Production moved to version {moved} by this run before the failure." if moved is not None
                   else "Production adapter unchanged.")
@@ -53,3 +56,15 @@ def production_moved_by(model: str, execution_arn: str) -> int | None:
     """The version this run promoted, if it got that far (say FinishRun failed afterwards)."""
     moves = [entry for entry in registry().history(model) if entry.get("actor") == execution_arn]
     return int(moves[-1]["to_version"]) if moves else None
+
+
+def retire_own_canary(model: str, execution_arn: str) -> None:
+    """A canary this run started and left open (a look failed) ends ``failed``, and staging is
+    cleared: no unit is sent to a version no run is watching."""
+    try:
+        item = canaries().latest(model)
+    except NotFoundError:
+        return
+    version = int(item["version"])
+    if item["execution_arn"] == execution_arn and canaries().end(model, version, "failed", execution_arn):
+        registry().clear(model, version, alias="staging", actor=execution_arn, reason="failed")

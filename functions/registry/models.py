@@ -34,6 +34,8 @@ class AdapterVersion(TypedDict):
     created_at: str
     approved_by: NotRequired[str]
     approved_at: NotRequired[str]
+    canary: NotRequired[Annotated[dict[str, Any], Field(
+        description="its canary (rollout=canary): canary_id, status, and the latest decision with every number")]]
 
 
 class AdapterAlias(BaseModel):
@@ -58,7 +60,7 @@ class AliasMove(BaseModel):
     alias: Literal["production", "staging"]
     revision: int
     from_version: int | None = Field(description="null for the alias's first move")
-    to_version: int
+    to_version: int | None = Field(description="null when the alias was cleared (a staging version retired)")
     at: str
     actor: str = Field(description="who moved it: the caller's identity or the pipeline")
     reason: str = Field(description="promote, rollback, ...")
@@ -87,3 +89,44 @@ class ProductionAdapter(BaseModel):
 class RetrainStarted(BaseModel):
     model: str
     execution_arn: str = Field(description="the Step Functions execution of the retrain run")
+
+
+class ServingAdapter(BaseModel):
+    """Which adapter serves one unit (a user or session id) now: production, or staging for the
+    canary's share of units while a canary runs (a hash of model, unit and canary id, so a unit
+    keeps its arm for the whole canary). Apps report ``version`` as the record's ``adapter_version``."""
+
+    model: str
+    unit: str
+    arm: Literal["production", "staging"]
+    version: int = Field(description="the adapter version; 0: the base model, no adapter")
+    s3_uri: str | None = Field(description="the adapter archive; null for the base model")
+    sha256: str | None
+    canary_id: str | None = Field(description="the running canary that assigned the unit, if any")
+
+
+class CanaryView(BaseModel):
+    """A model's latest canary: both arms as of its last look, the always-valid test and the decision."""
+
+    model: str
+    version: int = Field(description="the staging version under test")
+    control_version: int = Field(description="the production version it is compared with (0: the base model)")
+    canary_id: str
+    status: Literal["running", "aborted", "promoted", "rolled_back", "inconclusive", "retired", "failed"]
+    share: float = Field(description="the share of units staging serves")
+    started_at: str
+    updated_at: str | None = Field(description="the last look")
+    ended_at: str | None
+    aborted_by: str | None
+    looks: int
+    n_control: int
+    n_treatment: int
+    mean_control: float | None
+    mean_treatment: float | None
+    effect: float | None = Field(description="mean staging quality minus mean production quality")
+    p_value: float = Field(description="always valid: however often it was looked at")
+    ci: list[float] | None = Field(description="the confidence sequence of the effect at the last look")
+    decision: Literal["continue", "promote", "rollback", "inconclusive"] | None = Field(
+        description="the last look's decision; null before the first look")
+    reason: str | None
+    guards: list[dict[str, Any]] = Field(default_factory=list)

@@ -4,13 +4,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from functions.canary.assignment import TREATMENT, assign
+from functions.common.contract import BASE_MODEL_VERSION
 from functions.common.exceptions import ConflictError, NotFoundError
 from functions.common.repositories import repositories
 from functions.monitor.trigger import start_retrain
+from functions.registry.canaries import canaries
 from functions.registry.promotion import promote
 from functions.registry.store import registry
 
-__all__ = ["decide_approval", "list_adapters", "production", "promote", "retrain", "rollback"]
+__all__ = ["abort_canary", "canary", "decide_approval", "list_adapters", "production", "promote", "retrain",
+           "rollback", "serving"]
 
 
 def list_adapters(model: str) -> dict[str, Any]:
@@ -53,3 +57,43 @@ def decide_approval(model: str, version: int, approve: bool, actor: str, comment
     else:
         sfn.send_task_failure(taskToken=token, error="ApprovalRejected", cause=comment or f"rejected by {actor}")
     return reg.get_version(model, version)
+
+
+def serving(model: str, unit: str) -> dict[str, Any]:
+    """The adapter that serves ``unit``: staging for the canary's share of units while its canary
+    runs (``assign``: a hash, so the unit keeps its arm), production otherwise (version 0: the base)."""
+    reg = registry()
+    staging = reg.alias(model, "staging")
+    running = canaries().get(model, staging["version"]) if staging else None
+    if staging and running and running["status"] == "running" \
+            and assign(model, unit, running["canary_id"], float(running["share"])) == TREATMENT:
+        return {"model": model, "unit": unit, "arm": "staging", "version": staging["version"],
+                "s3_uri": staging["s3_uri"], "sha256": staging["sha256"], "canary_id": running["canary_id"]}
+    current = reg.alias(model, "production")
+    canary_id = running["canary_id"] if running and running["status"] == "running" else None
+    if not current:
+        return {"model": model, "unit": unit, "arm": "production", "version": BASE_MODEL_VERSION, "s3_uri": None,
+                "sha256": None, "canary_id": canary_id}
+    return {"model": model, "unit": unit, "arm": "production", "version": current["version"],
+            "s3_uri": current["s3_uri"], "sha256": current["sha256"], "canary_id": canary_id}
+
+
+def canary_view(item: dict[str, Any]) -> dict[str, Any]:
+    """The API's view of a canary item: its arms and test as of the last look."""
+    last = item.get("decision") or {}
+    return {"model": item["model"], "version": item["version"], "control_version": item["control_version"],
+            "canary_id": item["canary_id"], "status": item["status"], "share": item["share"],
+            "started_at": item["started_at"], "updated_at": item.get("updated_at"), "ended_at": item.get("ended_at"),
+            "aborted_by": item.get("aborted_by"), "looks": item["state"]["looks"],
+            "n_control": last.get("n_control", 0), "n_treatment": last.get("n_treatment", 0),
+            "mean_control": last.get("mean_control"), "mean_treatment": last.get("mean_treatment"),
+            "effect": last.get("effect"), "p_value": item["state"]["p_value"], "ci": last.get("ci"),
+            "decision": last.get("decision"), "reason": last.get("reason"), "guards": last.get("guards", [])}
+
+
+def canary(model: str) -> dict[str, Any]:
+    return canary_view(canaries().latest(model))
+
+
+def abort_canary(model: str, actor: str) -> dict[str, Any]:
+    return canary_view(canaries().abort(model, actor))

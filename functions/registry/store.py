@@ -5,7 +5,8 @@ Items of the state table, per model (pk ``MODEL#<model>``):
 - ``VERSION#000001`` … one per adapter, written once (``attribute_not_exists``), never updated
   except its approval status;
 - ``VERSION_COUNTER``: the last version number handed out (atomic ``ADD``);
-- ``ALIAS#production`` / ``ALIAS#staging``: the version an alias points to and its revision;
+- ``ALIAS#production`` / ``ALIAS#staging``: the version an alias points to and its revision
+  (``staging``: the version a canary is testing, cleared when the canary ends);
 - ``ALIAS#production#REV#000003``: one history entry per move, written in the same
   transaction as the alias (so the history can never disagree with the alias).
 
@@ -115,7 +116,7 @@ class Registry:
         if target.get("gate", {}).get("decision") == "reject" and reason != "rollback":
             raise ConflictError(f"version {version} of {model} was rejected by the gate; it cannot be promoted")
         current = self.alias(model, alias)
-        revision = current["revision"] if current else 0
+        revision = current["revision"] if current else self._last_revision(model, alias)
         if expected_revision is not None and expected_revision != revision:
             raise ConflictError(f"{alias} of {model} moved (revision {revision}, expected {expected_revision})")
         if current and current["version"] == version:
@@ -143,6 +144,38 @@ class Registry:
                 raise
             raise ConflictError(f"{alias} of {model} was moved concurrently; read it again and retry") from None
         return self._public(alias_item)
+
+    def clear(self, model: str, version: int, *, alias: Alias = "staging", actor: str, reason: str) -> bool:
+        """Points ``alias`` at nothing if it points at ``version`` (a staging version retired or
+        promoted); the deletion and its history entry (``to_version`` null) are one transaction.
+        False if the alias points elsewhere or nowhere (a retry that already cleared it)."""
+        current = self.alias(model, alias)
+        if not current or current["version"] != version:
+            return False
+        revision = current["revision"]
+        history_item = {"pk": model_pk(model), "sk": alias_history_sk(alias, revision + 1), "alias": alias,
+                        "revision": revision + 1, "from_version": version, "to_version": None, "at": utc_now(),
+                        "actor": actor, "reason": reason}
+        try:
+            self.client.transact_write_items(TransactItems=[
+                {"Delete": {"TableName": self.table_name,
+                            "Key": {"pk": {"S": model_pk(model)}, "sk": {"S": alias_sk(alias)}},
+                            "ConditionExpression": "revision = :rev",
+                            "ExpressionAttributeValues": {":rev": {"N": str(revision)}}}},
+                {"Put": {"TableName": self.table_name, "Item": _dynamo(history_item),
+                         "ConditionExpression": "attribute_not_exists(sk)"}},
+            ])
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            raise ConflictError(f"{alias} of {model} was moved concurrently; read it again and retry") from None
+        return True
+
+    def _last_revision(self, model: str, alias: Alias) -> int:
+        """The revision of the alias's last move (0 if it never moved): an alias cleared and set
+        again continues its history."""
+        last = self.state.query(model_pk(model), alias_history_prefix(alias), newest_first=True, limit=1)
+        return int(last[0]["revision"]) if last else 0
 
     def rollback(self, model: str, *, actor: str, alias: Alias = "production") -> dict[str, Any]:
         """Moves the alias back to the version that served before the current one. Promotions

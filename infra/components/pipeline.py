@@ -1,7 +1,10 @@
 """The "retrain" state machine: dataset → LoRA training → evaluation → gate → registry →
-(approval) → promotion, every task a real handler or SageMaker job, every failure into one
-failure path that never touches the production alias."""
+(approval) → (canary: staging, a loop of Wait and CheckCanary) → promotion or retirement, every
+task a real handler or SageMaker job, every failure into one failure path that never touches the
+production alias."""
 from __future__ import annotations
+
+import math
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
@@ -34,6 +37,8 @@ class RetrainPipeline(Construct):
         evaluation_hyperparameters: dict[str, str],
         topic: sns.ITopic,
         manual_approval: bool,
+        canary_wait: Duration | None = None,
+        canary_max_hours: float = 0.0,
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = topic
@@ -92,6 +97,10 @@ class RetrainPipeline(Construct):
         approved_path: sfn.IChainable = promote
         catchable: list[sfn.TaskStateBase | sfn.CustomState] = [prepare, train, vs_champion, vs_base, gate, register,
                                                                 promote, finish]
+        if canary_wait is not None:
+            canary_tasks = self._canary(promote, finish, canary_wait)
+            approved_path = canary_tasks[0]
+            catchable += canary_tasks
         if manual_approval:
             approval = tasks.LambdaInvoke(
                 self, "RequestApproval", lambda_function=functions["RequestApproval"],
@@ -105,7 +114,7 @@ class RetrainPipeline(Construct):
             )
             approval.add_catch(self._status("ReviewerRejected", "REJECTED_BY_REVIEWER").next(finish),
                                errors=["ApprovalRejected"], result_path="$.error")
-            approval.next(promote)
+            approval.next(approved_path)
             approved_path = approval
             catchable.append(approval)
 
@@ -133,7 +142,8 @@ class RetrainPipeline(Construct):
             self,
             "StateMachine",
             definition_body=sfn.DefinitionBody.from_chainable(definition),
-            timeout=Duration.days(8),
+            # Training, evaluation, a week's approval, and the canary's longest run.
+            timeout=Duration.hours(8 * 24 + (math.ceil(canary_max_hours) if canary_wait else 0)),
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
@@ -141,6 +151,37 @@ class RetrainPipeline(Construct):
         # SnsPublish grants sns:Publish alone; publishing to an SSE-KMS topic also needs its key,
         # which Topic.grant_publish adds.
         topic.grant_publish(self.state_machine)
+
+    def _canary(self, promote: sfn.IChainable, finish: sfn.IChainable,
+                wait: Duration) -> list[tasks.LambdaInvoke]:
+        """StartCanary → Wait → CheckCanary → continue (back to the Wait) / promote / retire."""
+        version = sfn.JsonPath.number_at("$.registered.version")
+        start = self._invoke("StartCanary", result_path="$.staging", payload={
+            "model": sfn.JsonPath.string_at("$.model"), "version": version,
+            "execution_arn": sfn.JsonPath.string_at("$$.Execution.Id"),
+        })
+        pause = sfn.Wait(self, "WaitForTraffic", time=sfn.WaitTime.duration(wait))
+        check = self._invoke("CheckCanary", result_path="$.canary", payload={
+            "model": sfn.JsonPath.string_at("$.model"), "version": version,
+        })
+        retire = self._invoke("RetireCanary", result_path="$.retired", payload={
+            "model": sfn.JsonPath.string_at("$.model"), "version": version,
+            "decision": sfn.JsonPath.string_at("$.canary.decision"),
+            "execution_arn": sfn.JsonPath.string_at("$$.Execution.Id"),
+        })
+        decided = sfn.Condition.string_equals
+        retire.next(sfn.Choice(self, "CanaryOutcome")
+                    .when(decided("$.canary.decision", "rollback"),
+                          self._status("RolledBack", "ROLLED_BACK").next(finish))
+                    .when(decided("$.canary.decision", "inconclusive"),
+                          self._status("Inconclusive", "INCONCLUSIVE").next(finish))
+                    .otherwise(self._status("CanaryAborted", "CANARY_ABORTED").next(finish)))
+        start.next(pause).next(check).next(
+            sfn.Choice(self, "CanaryDecided?")
+            .when(decided("$.canary.decision", "continue"), pause)
+            .when(decided("$.canary.decision", "promote"), promote)
+            .otherwise(retire))
+        return [start, check, retire]
 
     def _invoke(self, name: str, *, result_path: str, payload: dict) -> tasks.LambdaInvoke:
         task = tasks.LambdaInvoke(

@@ -18,6 +18,7 @@ ROUTES = {
     "GET /v1/models/{model}/adapters", "GET /v1/models/{model}/adapters/production",
     "POST /v1/models/{model}/adapters/{version}/promote", "POST /v1/models/{model}/rollback",
     "POST /v1/models/{model}/retrain", "POST /v1/models/{model}/approvals/{version}",
+    "GET /v1/models/{model}/adapters/serving", "GET /v1/models/{model}/canary", "POST /v1/models/{model}/canary/abort",
 }
 MONITORED = "support-bot"  # the model the stack's scheduled check watches by default
 
@@ -62,9 +63,10 @@ def test_the_answers_of_every_route_validate_against_the_document(local) -> None
     spec = document(local)
     seen: set[str] = set()
 
-    def call(route: str, path: str | None = None, body: Any = None, *, status: int = 200) -> Any:
+    def call(route: str, path: str | None = None, body: Any = None, *, status: int = 200,
+             query: dict[str, str] | None = None) -> Any:
         method, template = route.split(" ", 1)
-        response = local.api(method, path or template, body)
+        response = local.api(method, path or template, body, query=query)
         assert response.status == status, (route, response.body)
         seen.add(route)
         return assert_documented(spec, route, response)
@@ -106,6 +108,16 @@ def test_the_answers_of_every_route_validate_against_the_document(local) -> None
     listed = call("GET /v1/models/{model}/adapters", f"{model}/adapters")
     assert [v["version"] for v in listed["versions"]] == [1, 2] and len(listed["history"]) == 3
     assert listed["versions"][0]["base_model"] is None and "approved_by" not in listed["versions"][0]
+    call("GET /v1/models/{model}/canary", f"{model}/canary", status=404)
+    with local.environment("Register"):
+        registry().register(MONITORED, {"s3_uri": "s3://a/3/model.tar.gz", "sha256": f"{3:064x}", "base_model": None,
+                                        "gate": {"decision": "promote"}, "approval": "not-applicable",
+                                        "execution_arn": "arn:run:3"})
+    local.invoke("StartCanary", {"model": MONITORED, "version": 3, "execution_arn": "arn:run:3"})
+    assert call("GET /v1/models/{model}/adapters/serving", f"{model}/adapters/serving",
+                query={"unit": "u1"})["version"] in (1, 3)
+    assert call("GET /v1/models/{model}/canary", f"{model}/canary")["status"] == "running"
+    assert call("POST /v1/models/{model}/canary/abort", f"{model}/canary/abort")["status"] == "aborted"
     # The success of an approval needs a run waiting on its task token (tests/pipeline/test_approval.py).
     call("POST /v1/models/{model}/approvals/{version}", f"{model}/approvals/1", {"approve": True}, status=409)
     started = call("POST /v1/models/{model}/retrain", "/v1/models/no-data/retrain")
@@ -121,7 +133,8 @@ def test_a_percent_encoded_model_name_reaches_every_model_route_decoded(local) -
     for route in sorted(r for r in operations(document(local)) if "{model}" in r):
         method, template = route.split(" ", 1)
         path = template.replace("{model}", quote(name, safe="")).replace("{version}", "1")
-        response = local.api(method, path, {"approve": True} if "approvals" in route else None)
+        response = local.api(method, path, {"approve": True} if "approvals" in route else None,
+                             query={"unit": "u"} if route.endswith("/serving") else None)
         assert response.status != 422 and name in response.body, (route, response.status, response.body)
         if route.endswith("/retrain"):
             assert local.wait(response.json()["execution_arn"], timeout_s=120).status == "SUCCEEDED"

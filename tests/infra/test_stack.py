@@ -162,8 +162,49 @@ def test_retrain_pipeline_states_retries_and_catches(template) -> None:
             {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}]
         assert states[name]["Retry"] and states[name]["TimeoutSeconds"] > 0
     assert states["Train"]["Next"] == "HasChampion?" and states["Gate"]["Next"] == "Register"
-    assert states["GatePassed?"]["Choices"][0]["Next"] == "Promote"
+    assert states["GatePassed?"]["Choices"][0]["Next"] == "StartCanary"  # rollout=canary, the default
     assert states["GatePassed?"]["Default"] == "GateRejected"
+
+
+def test_the_canary_loops_wait_and_check_then_promotes_or_retires(template) -> None:
+    definition = _definition(template)
+    states = definition["States"]
+    assert states["StartCanary"]["Next"] == "WaitForTraffic"
+    assert states["WaitForTraffic"] == {"Type": "Wait", "Seconds": 900, "Next": "CheckCanary"}
+    assert states["CheckCanary"]["Next"] == "CanaryDecided?"
+    choices = {c["StringEquals"]: c["Next"] for c in states["CanaryDecided?"]["Choices"]}
+    assert choices == {"continue": "WaitForTraffic", "promote": "Promote"}
+    assert states["CanaryDecided?"]["Default"] == "RetireCanary" and states["RetireCanary"]["Next"] == "CanaryOutcome"
+    for name in ("StartCanary", "CheckCanary", "RetireCanary"):
+        assert states[name]["Catch"][0]["Next"] == "RecordFailure" and states[name]["Retry"]
+    # Long enough for training, a week's approval and the canary's maximum of 168 hours.
+    assert definition["TimeoutSeconds"] == (8 * 24 + 168) * 3600
+
+
+def test_a_canary_longer_than_an_execution_history_holds_fails_the_synth() -> None:
+    import pytest
+
+    from infra.settings import Settings
+
+    with pytest.raises(ValueError, match="120960 looks, more than the 2000"):
+        Settings(canary_wait_seconds=5)
+    assert Settings(canary_wait_seconds=5, rollout="direct").rollout == "direct"  # no loop, no limit
+    assert Settings(canary_wait_seconds=5, canary_max_hours=2.5).canary_max_hours == 2.5
+
+
+def test_rollout_direct_promotes_after_the_gate(tmp_path) -> None:
+    from aws_cdk.assertions import Template
+
+    from infra.app import STACK_NAME, build_app
+
+    app = build_app({"aws:cdk:bundling-stacks": [], "driftgate:rollout": "direct",
+                     "driftgate:canary_wait_seconds": "5"}, outdir=str(tmp_path), nag=False)
+    template = Template.from_stack(app.node.find_child(STACK_NAME))
+    states = _definition(template)["States"]
+    assert states["GatePassed?"]["Choices"][0]["Next"] == "Promote"
+    assert not {"StartCanary", "WaitForTraffic", "CheckCanary", "RetireCanary"} & set(states)
+    handlers = {f["Properties"].get("Handler") for f in template.find_resources("AWS::Lambda::Function").values()}
+    assert not {h for h in handlers if h and "canary" in h}
 
 
 def test_training_jobs_are_sagemaker_sync_tasks_with_spot_and_encryption(template) -> None:
@@ -206,6 +247,7 @@ def test_manual_approval_waits_for_a_task_token(tmp_path) -> None:
     approval = states["RequestApproval"]
     assert approval["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
     assert approval["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
-    assert states["GatePassed?"]["Choices"][0]["Next"] == "RequestApproval" and approval["Next"] == "Promote"
+    # A person approves first; the canary then decides (rollout=canary, the default).
+    assert states["GatePassed?"]["Choices"][0]["Next"] == "RequestApproval" and approval["Next"] == "StartCanary"
     assert approval["Catch"][0] == {"ErrorEquals": ["ApprovalRejected"], "ResultPath": "$.error",
                                     "Next": "ReviewerRejected"}

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def manual(tiny_base):
+    # Promotion once approved (rollout=direct): the flow under test here is the approval, not the canary.
     context = local_training_context(tiny_base, quick=True, **{"driftgate:approval_mode": "manual",
+                                                   "driftgate:rollout": "direct",
                                                    "driftgate:cooldown_hours": 0,
                                                    "driftgate:monitored_models": [MODEL]})
     with local_stack(context=context) as stack:

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def stack(tiny_base):
-    context = local_training_context(tiny_base, **{"driftgate:cooldown_hours": 0,
+    # Promotion right after the gate: the canary's own flow is tests/pipeline/test_canary.py.
+    context = local_training_context(tiny_base, **{"driftgate:cooldown_hours": 0, "driftgate:rollout": "direct",
                                                    "driftgate:monitored_models": [MODEL]})
     with local_stack(context=context) as deployment:
         yield deployment

@@ -51,6 +51,9 @@ CONSUMERS = [
     "$.gate.n_pairs", "$.gate.guards.name", "$.gate.guards.passed", "$.gate.guards.champion",
     "$.gate.guards.challenger", "$.gate.guards.detail",
     "$.registered.version", "$.promoted.version", "$.approval.comment", "$.status", "$.reason",
+    # rollout=canary: what the notification, the tests and GET /canary's readers take from a run.
+    "$.outcome.canary.decision", "$.outcome.canary.p_value", "$.canary.decision", "$.canary.ci",
+    "$.canary.n_control", "$.canary.n_treatment", "$.canary.looks", "$.staging.canary_id", "$.retired.status",
 ]
 _STATE_PATH = re.compile(r"(?<!\$)\$\.[A-Za-z0-9_.]+")
 

@@ -36,7 +36,8 @@ def base_model(tiny_base, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def stack(base_model):
     # A quick run is enough to tell faults apart; this module trains five times.
-    context = local_training_context(base_model, quick=True)
+    # Promotion right after the gate (rollout=direct): the faults are the pipeline's, not the canary's.
+    context = local_training_context(base_model, quick=True, **{"driftgate:rollout": "direct"})
     with local_stack(context=context) as deployment:
         yield deployment
 

@@ -1,9 +1,10 @@
 """The adapter registry: versions, the production alias and its moves, retraining and approvals."""
 # No `from __future__ import annotations`: Powertools reads the route signatures at runtime.
-from typing import cast
+from typing import Annotated, cast
 
 from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import TypeAdapter
 
@@ -14,6 +15,7 @@ from functions.api.models import (
     ApprovalIn,
     ProductionAdapter,
     RetrainStarted,
+    ServingAdapter,
 )
 from functions.api.params import ModelPath, VersionPath
 from functions.registry import service as adapters
@@ -21,6 +23,8 @@ from functions.registry import service as adapters
 tracer = Tracer()
 router = Router()
 _version = TypeAdapter(AdapterVersion)  # a TypedDict: its optional keys stay absent when unset
+UnitQuery = Annotated[str, Query(min_length=1, max_length=256, description="a user or session id: what keeps "
+                                                                           "its arm for the whole canary")]
 
 
 def _caller() -> str:
@@ -41,6 +45,14 @@ def get_adapters(model: ModelPath) -> AdapterList:
 def get_production(model: ModelPath) -> ProductionAdapter:
     """What apps load: version, S3 URI and sha256 of the adapter in production."""
     return ProductionAdapter.model_validate(adapters.production(model))
+
+
+@router.get("/v1/models/<model>/adapters/serving")
+@tracer.capture_method
+def get_serving(model: ModelPath, unit: UnitQuery) -> ServingAdapter:
+    """Which adapter serves this unit: staging for the canary's share of units while a canary runs,
+    production otherwise. Report its ``version`` as the interactions' ``adapter_version``."""
+    return ServingAdapter.model_validate(adapters.serving(model, unit))
 
 
 @router.post("/v1/models/<model>/adapters/<version>/promote")
