@@ -139,6 +139,12 @@ class Metric:
     PIPELINE_RUNS = "PipelineRuns"
     GATE_PROMOTE = "GatePromote"
     GATE_REJECT = "GateReject"
+    # Each canary look (CheckCanary), per model: the always-valid p-value, the effect (staging −
+    # production mean quality), each arm's size (dimension ``arm``); and each final decision.
+    CANARY_P_VALUE = "CanaryPValue"
+    CANARY_EFFECT = "CanaryEffect"
+    CANARY_ARM_SIZE = "CanaryArmSize"
+    CANARY_DECISIONS = "CanaryDecisions"
 
 
 METRICS_NAMESPACE = "Driftgate"

@@ -7,9 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.canary import CanaryConfig, look
+from functions.canary import CanaryConfig, CanaryDecision, look
+from functions.common.contract import Metric
+from functions.common.metrics import emit
 from functions.gate.config import gate_config
 from functions.pipeline.models import CanaryCheck, CheckCanaryInput
 from functions.registry.canaries import canaries
@@ -34,6 +37,7 @@ def check(request: CheckCanaryInput) -> CanaryCheck:
         if store.record_look(item, state, decision):
             logger.info("canary look", extra={"model": request.model, "version": request.version,
                                               "decision": decision.decision, "p_value": decision.p_value})
+            metrics(request.model, decision)
             return CanaryCheck(decision=decision.decision, reason=decision.reason, canary_id=decision.canary_id,
                                version=request.version, control_version=int(item["control_version"]),
                                looks=decision.looks, n_control=decision.n_control, n_treatment=decision.n_treatment,
@@ -42,6 +46,17 @@ def check(request: CheckCanaryInput) -> CanaryCheck:
                                ci=list(decision.ci) if decision.ci else None)
         item = store.require(request.model, request.version)  # stopped while we looked
     return stopped(item)
+
+
+def metrics(model: str, decision: CanaryDecision) -> None:
+    """What the dashboard's canary widgets plot, per look (and a count per final decision)."""
+    emit(Metric.CANARY_P_VALUE, decision.p_value, model=model)
+    if decision.effect is not None:
+        emit(Metric.CANARY_EFFECT, decision.effect, model=model)
+    for arm, n in (("production", decision.n_control), ("staging", decision.n_treatment)):
+        emit(Metric.CANARY_ARM_SIZE, n, unit=MetricUnit.Count, model=model, arm=arm)
+    if decision.final:
+        emit(Metric.CANARY_DECISIONS, 1, unit=MetricUnit.Count, model=model, decision=decision.decision)
 
 
 def stopped(item: dict[str, Any]) -> CanaryCheck:

@@ -233,6 +233,29 @@ class Monitoring(Construct):
             ),
         )
 
+        board.add_widgets(_heading("Canary (rollout=canary): staging against production on live traffic"))
+        board.add_widgets(*[
+            cw.GraphWidget(
+                title=f"Canary: {model}: quality effect (staging - production) and always-valid p-value", width=12,
+                left=[_app_metric(Metric.CANARY_EFFECT, cw.Stats.AVERAGE, OPS_PERIOD, "effect", model=model)],
+                right=[_app_metric(Metric.CANARY_P_VALUE, cw.Stats.MINIMUM, OPS_PERIOD, "p-value", model=model)],
+                left_y_axis=cw.YAxisProps(show_units=False), right_y_axis=cw.YAxisProps(min=0, max=1, show_units=False),
+                left_annotations=[cw.HorizontalAnnotation(value=0, label="no difference")],
+            )
+            for model in models
+        ], cw.GraphWidget(
+            title="Canary arm sizes (interactions since the canary started)", width=12,
+            left=[_app_metric(Metric.CANARY_ARM_SIZE, cw.Stats.MAXIMUM, OPS_PERIOD, f"{arm} {model}", model=model,
+                              arm=arm) for model in models for arm in ("production", "staging")],
+        ), cw.GraphWidget(
+            title="Canary decisions (hourly)", width=12,
+            left=[cw.MathExpression(
+                expression=(f"SEARCH('{{{METRICS_NAMESPACE},decision,model,service}} "
+                            f"MetricName=\"{Metric.CANARY_DECISIONS}\" service=\"{SERVICE}\"', 'Sum', "
+                            f"{int(CHECK_PERIOD.to_seconds())})"),
+                label="", period=CHECK_PERIOD)],
+        ))
+
         board.add_widgets(_heading("REST API (deployment stage)"))
         board.add_widgets(
             cw.GraphWidget(

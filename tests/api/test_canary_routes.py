@@ -78,6 +78,11 @@ def test_serving_splits_units_by_the_hash_and_an_abort_stops_the_canary(local) -
 
     look = local.invoke("CheckCanary", {"model": MODEL, "version": 1})
     assert look["decision"] == "continue" and look["looks"] == 1, look
+    # The look's EMF: what the dashboard's canary widgets plot.
+    emitted = [(name, {k: line[k] for k in directive["Dimensions"][0]}) for line in local.dispatcher.metrics
+               for directive in line["_aws"]["CloudWatchMetrics"] for name in (m["Name"] for m in directive["Metrics"])]
+    assert ("CanaryPValue", {"model": MODEL, "service": "driftgate"}) in emitted
+    assert {d["arm"] for name, d in emitted if name == "CanaryArmSize"} == {"production", "staging"}
     assert (look["n_control"], look["n_treatment"]) == (traffic.n(0), traffic.n(1))
     shown = local.api("GET", f"/v1/models/{MODEL}/canary").json()
     assert (shown["looks"], shown["n_treatment"], shown["decision"]) == (1, traffic.n(1), "continue")

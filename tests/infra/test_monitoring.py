@@ -171,6 +171,20 @@ def test_pipeline_widgets(built) -> None:
     assert all(line[0] == "AWS/States" for line in machine["metrics"])
 
 
+def test_canary_widgets_per_model(built) -> None:
+    graphs = _graphs(built["template"])
+    for model in MODELS:
+        look = graphs[f"Canary: {model}: quality effect (staging - production) and always-valid p-value"]
+        assert {(line[1], _dimensions(line)["model"]) for line in look["metrics"]} == {
+            ("CanaryEffect", model), ("CanaryPValue", model)}
+    sizes = graphs["Canary arm sizes (interactions since the canary started)"]
+    assert {(_dimensions(line)["model"], _dimensions(line)["arm"]) for line in sizes["metrics"]} == {
+        (model, arm) for model in MODELS for arm in ("production", "staging")}
+    (search,) = graphs["Canary decisions (hourly)"]["metrics"]
+    assert re.fullmatch(r"SEARCH\('\{Driftgate,decision,model,service\} MetricName=\"CanaryDecisions\".*'Sum', 3600\)",
+                        search[0]["expression"])
+
+
 def test_api_widgets_read_the_stage_metrics(built) -> None:
     graphs = _graphs(built["template"])
     errors = graphs["Requests and errors (sum / 5 min)"]
