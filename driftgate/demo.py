@@ -9,8 +9,12 @@
    against GSM8K's worked solutions; users' thumbs-down and corrections (GPT-4-turbo's answer,
    the worked solution) on some of them;
 4. fire the scheduled drift check: the breach starts the retrain state machine (dataset, LoRA
-   training, evaluation, gate, registry, promotion), each state printed as it passes;
-5. show the registry, the alias history and the gate's numbers, and write the HTML report.
+   training, evaluation, gate, registry), each state printed as it passes;
+5. the canary: the version that passed the gate becomes staging; a live stream, each unit's arm
+   chosen by the serving route, goes through the API (answers replayed from AlpacaEval: staging
+   answers as Mixtral-8x7B, production as alpaca-7b, both scored against GPT-4-turbo's) until the
+   always-valid test decides and the run promotes (or retires) it;
+6. show the registry, the alias history, the gate's and the canary's numbers, and write the HTML report.
 
 No output is its own reference: the healthy baseline's mean quality is what the scorer gives
 Mixtral's answers against GPT-4-turbo's, well below 1.
@@ -22,11 +26,13 @@ import logging
 import time
 import warnings
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from driftgate.paths import data_dir, state_dir, tiny_base_cache
+from driftgate.testing import live_canary
 
 MODEL = "support-bot"
 HEALTHY_GENERATOR, DEGRADED_GENERATOR = "Mixtral-8x7B-Instruct-v0.1", "alpaca-7b"
@@ -34,6 +40,9 @@ HEALTHY_SETS = ("helpful_base", "oasst")
 HEALTHY_DAY, DRIFTED_DAY = "2026-11-20", "2026-11-21"
 MATH_N = 160
 BATCH = 100
+# The canary: half the units to staging, a look a second (at most 1,800: a half-hour limit).
+CANARY = {"driftgate:rollout": "canary", "driftgate:canary_share": 0.5, "driftgate:canary_wait_seconds": 1,
+          "driftgate:canary_max_hours": 0.5}
 
 
 def _read(path: Path) -> list[dict[str, Any]]:
@@ -112,11 +121,13 @@ class DemoResult:
     states: list[str]
     report_path: str | None
     elapsed_seconds: float
+    canary: dict[str, Any] | None = None  # the canary's final look: decision, n per arm, p-value, CI
 
     def summary(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("drift_detected", "trigger_reason", "baseline_quality",
                                              "current_quality", "delta", "execution_status", "promoted_version",
-                                             "production_version", "gate", "report_path", "elapsed_seconds")}
+                                             "production_version", "gate", "canary", "report_path",
+                                             "elapsed_seconds")}
 
 
 class Narrator:
@@ -160,8 +171,7 @@ def run_demo(narrator: Narrator | None = None, out_dir: Path | None = None) -> D
     narrator.step("Preparing the local base model (a tiny Llama-shaped LM pretrained on healthy answers; cached)")
     base = build_tiny_base(tiny_base_cache(), baseline_records(data_dir()))
     narrator.detail(f"base model: {base}")
-    # The demo promotes right after the gate (the canary is not part of its story yet).
-    context = local_training_context(base, **{"driftgate:monitored_models": [MODEL], "driftgate:rollout": "direct"})
+    context = local_training_context(base, **{"driftgate:monitored_models": [MODEL], **CANARY})
     evaluation = context["driftgate:evaluation_hyperparameters"]  # answer as the evaluation job generates
     answer = production_answers(base, max_new_tokens=int(evaluation["max_new_tokens"]),
                                 max_length=int(evaluation["max_length"]),
@@ -212,7 +222,19 @@ def run_demo(narrator: Narrator | None = None, out_dir: Path | None = None) -> D
                 result_states.append(name)
                 narrator.state(name, time.monotonic() - t0)
 
-            execution = stack.wait(check["execution_arn"], timeout_s=1200, on_state=on_state)
+            with ThreadPoolExecutor(1) as pool:
+                waiting = pool.submit(stack.wait, check["execution_arn"], timeout_s=1200, on_state=on_state)
+                if canary := _staged(stack, waiting):
+                    narrator.step(f"Canary: version {canary['version']} is staging; the serving route sends "
+                                  f"{float(canary['share']):.0%} of units to it. A live stream through the API, each "
+                                  f"unit's arm from GET /v1/models/{MODEL}/adapters/serving (answers replayed: "
+                                  f"staging as {HEALTHY_GENERATOR}, production as {DEGRADED_GENERATOR})")
+                    traffic = live_canary.replay(stack, MODEL, staging=HEALTHY_GENERATOR,
+                                                 production=DEGRADED_GENERATOR, indices=range(805),
+                                                 prefix="demo-canary", stop=waiting.done)
+                    narrator.detail(f"{sum(len(q) for q in traffic.quality.values())} interactions sent while the "
+                                    "run looked at the canary")
+                execution = waiting.result()
         production = stack.api("GET", f"/v1/models/{MODEL}/adapters/production")
         output = (execution.output if execution else None) or {}
         report_path = _write_report(stack, out_dir)
@@ -230,9 +252,34 @@ def run_demo(narrator: Narrator | None = None, out_dir: Path | None = None) -> D
             states=result_states,
             report_path=str(report_path) if report_path else None,
             elapsed_seconds=round(time.monotonic() - started, 1),
+            canary=_canary_summary(output.get("canary")),
         )
         narrator.finish(stack, result)
     return result
+
+
+def _staged(stack: Any, waiting: Future[Any]) -> dict[str, Any] | None:
+    """The canary the run starts, once it runs (None if the run ends first: the gate rejected).
+    Read from the table: the run's handlers hold the local functions meanwhile."""
+    import boto3
+
+    from driftgate.local.deployment import REGION
+
+    table = boto3.resource("dynamodb", region_name=REGION).Table(stack.find("AWS::DynamoDB::Table", "StorageState"))
+    while not waiting.done():
+        items = table.query(KeyConditionExpression="pk = :pk AND begins_with(sk, :c)", ConsistentRead=True,
+                            ExpressionAttributeValues={":pk": f"MODEL#{MODEL}", ":c": "CANARY#"})["Items"]
+        if running := [i for i in items if i["status"] == "running"]:
+            return running[-1]
+        time.sleep(0.5)
+    return None
+
+
+def _canary_summary(look: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not look:
+        return None
+    return {k: look[k] for k in ("decision", "version", "control_version", "n_control", "n_treatment", "mean_control",
+                                 "mean_treatment", "p_value", "ci", "looks", "reason")}
 
 
 def _trigger(check: dict[str, Any]) -> str | None:

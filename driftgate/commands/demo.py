@@ -67,6 +67,12 @@ class RichNarrator(Narrator):
             self.console.print(f"Gate: [bold]{result.gate['decision']}[/] on {result.gate['n_pairs']} paired examples: "
                                f"champion eval loss {result.gate['champion_mean']:.3f} → challenger "
                                f"{result.gate['challenger_mean']:.3f}; guards: {guards}")
+        if canary := result.canary:
+            ci = "—" if canary["ci"] is None else f"[{canary['ci'][0]:+.3f}, {canary['ci'][1]:+.3f}]"
+            self.console.print(f"Canary: [bold]{canary['decision']}[/] after {canary['looks']} looks: production "
+                               f"(v{canary['control_version']}) n={canary['n_control']}, staging "
+                               f"(v{canary['version']}) n={canary['n_treatment']}; quality effect CI {ci}, "
+                               f"always-valid p = {canary['p_value']:.3g}")
         colour = "green" if result.execution_status == "SUCCEEDED" else "red"
         self.console.print(f"\nExecution: [bold {colour}]{result.execution_status}[/]; production → version "
                            f"[bold]{result.production_version}[/]; {result.elapsed_seconds:.0f}s in all")
