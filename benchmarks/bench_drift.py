@@ -169,11 +169,11 @@ def finish_peer(proc: subprocess.Popen, work: Path, name: str) -> dict | None:
 
 def load_sources():
     """Records, embeddings (disk-cached MiniLM) and descriptors of every source."""
-    from driftgate.paths import data_dir, embedding_cache
+    from driftgate.paths import data_dir, embedding_cache, embedding_model
     from functions.drift import default_embedder
     from functions.drift.descriptors import record_descriptors
 
-    embedder = default_embedder(embedding_cache())
+    embedder = default_embedder(embedding_cache(), model_dir=embedding_model())  # what the drift check runs
     sources = {}
     for name, (file, field) in SOURCES.items():
         with (data_dir() / "alpaca_eval" / f"{file}.jsonl").open(encoding="utf-8") as handle:

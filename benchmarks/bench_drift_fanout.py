@@ -29,6 +29,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from driftgate.local import LocalDeployment, local_stack
+from driftgate.paths import embedding_model
 from driftgate.testing.realdata import gsm8k_records, ingest
 from functions.common.contract import Settings
 from functions.drift import default_embedder
@@ -93,7 +94,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--disk-cache", action="store_true", help="keep the local mode's embedding disk cache")
     args = parser.parse_args(argv)
     rows: list[dict[str, Any]] = []
-    default_embedder().embed(["warm-up"])  # the model's load (a cold start) is not a check's time
+    # The model's load (a cold start) is not a check's time; the local mode's checks use this folder.
+    default_embedder(model_dir=embedding_model()).embed(["warm-up"])
     with local_stack(context=CONTEXT) as stack:
         if not args.disk_cache:  # embed for real, as a Lambda container does
             stack.dispatcher.local_environment[Settings.embedding_cache_dir.name] = ""

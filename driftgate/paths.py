@@ -29,3 +29,11 @@ def tiny_base_cache() -> Path:
 def embedding_cache() -> Path:
     """The MiniLM embeddings of texts already seen (``functions.drift.CachedEmbedder``)."""
     return state_dir() / "embeddings"
+
+
+def embedding_model() -> Path:
+    """The drift check's ONNX embedding model, exported once per fingerprint into
+    ``state_dir()/embedding-model`` (``infra.embedding_model``: where ``cdk synth`` bundles it from)."""
+    from infra.embedding_model.cache import ensure_exported
+
+    return ensure_exported(state_dir() / "embedding-model")

@@ -8,7 +8,12 @@ from constructs import Construct
 from functions.common.contract import BASELINE_EMBEDDINGS_PREFIX
 from functions.common.contract import Settings as HandlerSettings
 from infra.components.api import Api
-from infra.components.handler_function import DependenciesLayer, HandlerFunction
+from infra.components.handler_function import (
+    EMBEDDING_MODEL_DIR,
+    DependenciesLayer,
+    EmbeddingLayers,
+    HandlerFunction,
+)
 from infra.components.monitoring import Monitoring
 from infra.components.notifications import Notifications
 from infra.components.pipeline import RetrainPipeline
@@ -102,12 +107,13 @@ class DriftgateStack(Stack):
             description="driftgate REST API", timeout=Duration.seconds(29), memory_size=1024, environment=with_machine,
         )
         self.drift_check = HandlerFunction(
-            self, "DriftCheck", handler="functions.monitor.drift_check.lambda_handler",
-            dockerfile="functions/monitor/Dockerfile",
+            self, "DriftCheck", handler="functions.monitor.drift_check.lambda_handler", layer=layer,
+            extra_layers=EmbeddingLayers(self, "Embedder").layers,
             description="Scheduled drift and quality-decay check (embeds samples); starts the retrain pipeline",
             timeout=Duration.minutes(10), memory_size=3008,
-            environment={**with_machine, **HandlerSettings.environment(monitored_models=settings.monitored_models,
-                                                                       embedding_cache_dir="/tmp/embeddings")},
+            environment={**with_machine, **HandlerSettings.environment(
+                monitored_models=settings.monitored_models, embedding_cache_dir="/tmp/embeddings",
+                embedding_model_dir=EMBEDDING_MODEL_DIR)},
         )
         self.api = Api(
             self, "Api", handler=self.api_function.function,

@@ -95,7 +95,7 @@ def drift(
     import numpy as np
     from rich.console import Console
 
-    from driftgate.paths import embedding_cache
+    from driftgate.paths import embedding_cache, embedding_model
     from functions.drift import (
         MIN_SAMPLES,
         DriftInputError,
@@ -113,7 +113,7 @@ def drift(
             report = detect_drift(
                 *windows,
                 field=field.value,
-                embedder=default_embedder(embedding_cache()),
+                embedder=default_embedder(embedding_cache(), model_dir=embedding_model()),
                 alpha=alpha,
                 n_permutations=permutations,
                 seed=seed,

@@ -29,7 +29,7 @@ from driftgate.local.iam import Identities
 from driftgate.local.intrinsics import Resolver, UnresolvedReference
 from driftgate.local.sagemaker import LocalSageMaker
 from driftgate.local.template import synthesize
-from driftgate.paths import embedding_cache
+from driftgate.paths import embedding_cache, embedding_model
 from functions.common.contract import Settings as HandlerSettings
 
 REGION = "us-east-1"
@@ -40,9 +40,11 @@ LOCAL_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL"
 
 
 def local_environment() -> dict[str, str]:
-    """What every handler's environment gets on this machine, over the template's: the above, and
-    the drift check's embeddings cached where the CLI and the tests cache theirs."""
-    return {**LOCAL_ENVIRONMENT, **HandlerSettings.environment(embedding_cache_dir=str(embedding_cache()))}
+    """What every handler's environment gets on this machine, over the template's: the above, the
+    drift check's embeddings cached where the CLI and the tests cache theirs, and its embedding model
+    read from the export cache (the folder ``cdk synth`` bundles into the model layer)."""
+    return {**LOCAL_ENVIRONMENT, **HandlerSettings.environment(embedding_cache_dir=str(embedding_cache()),
+                                                               embedding_model_dir=str(embedding_model()))}
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 

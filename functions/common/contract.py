@@ -92,6 +92,9 @@ class Settings:
     # Where the drift check caches embeddings ("": no cache); /tmp in Lambda, so a warm container
     # reuses the baseline's vectors.
     embedding_cache_dir = Variable("EMBEDDING_CACHE_DIR", str, "")
+    # The drift check's exported ONNX embedding model (functions/drift/onnx_embedder.py): the model
+    # layer's folder in Lambda, the export cache in the local mode.
+    embedding_model_dir = Variable("EMBEDDING_MODEL_DIR", str)
     # The one-model drift check the scheduled dispatcher invokes asynchronously, once per model.
     drift_check_function = Variable("DRIFT_CHECK_FUNCTION", str)
     # The canary's sequential test (functions/canary/): its false-decision rate, the smallest quality

@@ -1,6 +1,6 @@
 """Drift and quality-decay checks for a window of interactions against a frozen baseline.
 
-Pure numpy/scipy; the only model is the embedder plug-in (default: offline all-MiniLM-L6-v2,
+Pure numpy; the only model is the embedder plug-in (default: all-MiniLM-L6-v2 in ONNX Runtime,
 loaded lazily). What a Lambda calls:
 
 - ``detect_drift(baseline_records, current_records, field)`` -> ``DriftReport`` (or
@@ -12,14 +12,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-# Names resolve lazily (PEP 562): a caller that needs one name should not pay for scipy's
-# clustering and the statistics at cold start.
+# Names resolve lazily (PEP 562): a caller that needs one name should not pay for the clustering,
+# the statistics and the embedder at cold start.
 _EXPORTS = {
     "quality_decay": "decay",
     "METHOD": "detector", "MIN_SAMPLES": "detector", "DriftInputError": "detector", "Window": "detector",
     "compare_windows": "detector", "detect_drift": "detector", "window_from_records": "detector",
     "CachedEmbedder": "embedder", "Embedder": "embedder", "MiniLMEmbedder": "embedder",
-    "default_embedder": "embedder",
+    "default_embedder": "embedder", "OnnxMiniLMEmbedder": "onnx_embedder",
     "MMDResult": "mmd", "mmd_test": "mmd",
     "ClusterShift": "report", "DriftReport": "report", "QualityDecay": "report", "TestResult": "report",
 }
@@ -41,6 +41,7 @@ __all__ = [
     "Embedder",
     "MMDResult",
     "MiniLMEmbedder",
+    "OnnxMiniLMEmbedder",
     "QualityDecay",
     "TestResult",
     "Window",

@@ -6,12 +6,11 @@ assigned to the nearest baseline centroid, and each cluster's share is compared.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.cluster.vq import kmeans2, vq
 
+from functions.drift.kmeans import kmeans_plus_plus, nearest
 from functions.drift.report import ClusterShift
 
 EXAMPLE_CHARS = 200
@@ -59,12 +58,10 @@ def cluster_shifts(
     """
     k = k or default_k(len(baseline))
     data = baseline.astype(np.float64)
-    with warnings.catch_warnings():
-        # An emptied cluster keeps its centroid and reports a zero share: fine for an explanation.
-        warnings.simplefilter("ignore", UserWarning)
-        centroids, _ = kmeans2(data, k, minit="++", rng=seed)
-    labels_b, _ = vq(data, centroids, check_finite=False)
-    labels_c, _ = vq(current.astype(np.float64), centroids, check_finite=False)
+    # An emptied cluster keeps its centroid and reports a zero share: fine for an explanation.
+    centroids, _ = kmeans_plus_plus(data, k, seed)
+    labels_b = nearest(data, centroids)
+    labels_c = nearest(current.astype(np.float64), centroids)
     shares_b = np.bincount(labels_b, minlength=k) / len(labels_b)
     shares_c = np.bincount(labels_c, minlength=k) / len(labels_c)
     shifts = []

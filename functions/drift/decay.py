@@ -5,9 +5,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from functions.drift.report import QualityDecay
+from functions.drift.student_t import t_sf
 
 
 def _finite(values: Sequence[float | None]) -> np.ndarray:
@@ -27,7 +27,7 @@ def welch_greater(base: np.ndarray, cur: np.ndarray) -> float:
     if se2 == 0:
         return 0.0 if delta > 0 else 1.0  # both constant: the means alone decide
     df = se2**2 / (var_b**2 / (base.size - 1) + var_c**2 / (cur.size - 1))
-    return float(stats.t.sf(delta / np.sqrt(se2), df))
+    return t_sf(float(delta / np.sqrt(se2)), float(df))
 
 
 def quality_decay(

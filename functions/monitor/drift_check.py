@@ -1,4 +1,4 @@
-"""The drift check of one model (a container image that carries the embedding model), invoked
+"""The drift check of one model (its layers carry the ONNX embedding model), invoked
 asynchronously by the scheduled dispatcher (``dispatch``) with ``{"model": ...}``: one invocation
 per model, so a check's time does not grow with the number of models."""
 from __future__ import annotations

@@ -18,7 +18,6 @@ from aws_cdk import (
     BundlingOptions,
     DockerImage,
     Duration,
-    IgnoreMode,
     ILocalBundling,
     RemovalPolicy,
 )
@@ -30,7 +29,9 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from functions.common.contract import METRICS_NAMESPACE, SERVICE_NAME
+from functions.drift.onnx_embedder import MANIFEST_FILE
 from infra.components.asset_hash import content_hash, shipped_files
+from infra.embedding_model import cache as embedding_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Packages shipped in the code asset: the handlers and everything they import live in functions/
@@ -38,6 +39,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CODE_PACKAGES = ("functions",)
 # What the dependency layer is installed from (relative to the repository root).
 LAYER_REQUIREMENTS = ("functions/requirements.txt", "functions/requirements-pure.txt")
+# The drift check's embedder runtime (ONNX Runtime, tokenizers), a layer of its own.
+EMBEDDING_REQUIREMENTS = "functions/requirements-embedding.txt"
+# The exported embedding model's folder in its layer; Lambda unpacks layers under /opt.
+EMBEDDING_MODEL_FOLDER = "embedding-model"
+EMBEDDING_MODEL_DIR = f"/opt/{EMBEDDING_MODEL_FOLDER}"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 RUNTIME_PYTHON = RUNTIME.name.removeprefix("python")
 # Lambda's Python 3.14 runs on Amazon Linux 2023 (glibc 2.34), on x86_64 like our functions.
@@ -80,6 +86,29 @@ def layer_asset(root: Path = REPO_ROOT) -> lambda_.AssetCode:
     )
 
 
+def embedding_runtime_asset(root: Path = REPO_ROOT) -> lambda_.AssetCode:
+    """ONNX Runtime and tokenizers for the Lambda platform, hashed like the dependency layer."""
+    salt = json.dumps({"python": RUNTIME_PYTHON, "platforms": LAYER_PLATFORMS, "trimmed": LAYER_TRIMMED,
+                       "bundler": hashlib.sha256(inspect.getsource(_WheelsInstall).encode()).hexdigest()})
+    return lambda_.Code.from_asset(
+        str(root / "functions"), asset_hash_type=AssetHashType.CUSTOM,
+        asset_hash=content_hash(root, shipped_files(root, [EMBEDDING_REQUIREMENTS]), salt=salt),
+        bundling=_local_bundling(_WheelsInstall(root=root, requirements=EMBEDDING_REQUIREMENTS)),
+    )
+
+
+def embedding_model_asset(root: Path = REPO_ROOT) -> lambda_.AssetCode:
+    """The exported embedding model, hashed by its fingerprint: the weights, the exporting code and
+    the libraries' versions decide every byte (``infra/embedding_model/cache.py``)."""
+    digest = hashlib.sha256(json.dumps({
+        "fingerprint": embedding_model.fingerprint(), "folder": EMBEDDING_MODEL_FOLDER,
+        "bundler": hashlib.sha256(inspect.getsource(_ModelExport).encode()).hexdigest()}).encode())
+    return lambda_.Code.from_asset(
+        str(root / "functions"), asset_hash_type=AssetHashType.CUSTOM, asset_hash=digest.hexdigest(),
+        bundling=_local_bundling(_ModelExport()),
+    )
+
+
 @jsii.implements(ILocalBundling)
 class _CopyFiles:
     """Bundles an asset by copying exactly ``files`` (under ``root``, at the same relative paths);
@@ -116,6 +145,43 @@ class _LayerInstall:
         _drop_runtime_provided(target, requirement_files=[self.root / path for path in LAYER_REQUIREMENTS])
         _trim(target)
         _remove_empty_dirs(target)
+        return True
+
+
+@jsii.implements(ILocalBundling)
+class _WheelsInstall:
+    """Bundles exactly the pinned wheels of ``requirements`` for the Lambda platform, without their
+    dependencies (what they import at run time besides numpy, from the dependency layer, is in the
+    wheels themselves; tests/infra/test_cli_synth.py imports and runs them with only the layers)."""
+
+    def __init__(self, *, root: Path, requirements: str) -> None:
+        self.root, self.requirements = root, requirements
+
+    def try_bundle(self, output_dir: str, *_args: Any, **_kwargs: Any) -> bool:
+        target = Path(output_dir) / "python"
+        platforms = [arg for platform in LAYER_PLATFORMS for arg in ("--platform", platform)]
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--no-deps",
+                        "--target", str(target), "-r", str(self.root / self.requirements), *platforms,
+                        "--implementation", "cp", "--python-version", RUNTIME_PYTHON, "--only-binary=:all:"],
+                       check=True)
+        _trim(target)
+        _remove_empty_dirs(target)
+        return True
+
+
+@jsii.implements(ILocalBundling)
+class _ModelExport:
+    """Bundles the exported embedding model (exported first if this fingerprint has no export yet:
+    torch runs here, at synth time, never in Lambda)."""
+
+    def try_bundle(self, output_dir: str, *_args: Any, **_kwargs: Any) -> bool:
+        source = embedding_model.ensure_exported()
+        target = Path(output_dir) / EMBEDDING_MODEL_FOLDER
+        target.mkdir(parents=True)
+        for path in sorted(source.iterdir()):
+            shutil.copy2(path, target / path.name)
+        if not (target / MANIFEST_FILE).is_file():
+            raise FileNotFoundError(f"{source} holds no {MANIFEST_FILE}")
         return True
 
 
@@ -204,6 +270,23 @@ class DependenciesLayer(Construct):
         )
 
 
+class EmbeddingLayers(Construct):
+    """The drift check's embedder: ONNX Runtime and tokenizers (``functions/requirements-embedding.txt``),
+    and the exported model (``EMBEDDING_MODEL_DIR`` in Lambda)."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.runtime = lambda_.LayerVersion(
+            self, "Runtime", code=embedding_runtime_asset(), compatible_runtimes=[RUNTIME],
+            description="driftgate embedder runtime (functions/requirements-embedding.txt)",
+        )
+        self.model = lambda_.LayerVersion(
+            self, "Model", code=embedding_model_asset(), compatible_runtimes=[RUNTIME],
+            description="driftgate embedding model: all-MiniLM-L6-v2, ONNX, int8 weights",
+        )
+        self.layers: list[lambda_.ILayerVersion] = [self.runtime, self.model]
+
+
 class HandlerFunction(Construct):
     """A Python Lambda with Powertools settings, X-Ray, bounded timeout and memory, its own log group
     and a role that starts with nothing but writing its own logs."""
@@ -215,21 +298,23 @@ class HandlerFunction(Construct):
         *,
         handler: str,
         description: str,
-        layer: lambda_.ILayerVersion | None = None,
-        dockerfile: str | None = None,
+        layer: lambda_.ILayerVersion,
+        extra_layers: Sequence[lambda_.ILayerVersion] = (),
         environment: dict[str, str] | None = None,
         timeout: Duration = Duration.seconds(30),
         memory_size: int = 512,
     ) -> None:
-        """``dockerfile`` (relative to the repository root) makes it a container-image function,
-        for handlers whose dependencies do not fit a layer; otherwise ``layer`` is required."""
+        """``layer``: the dependency layer; ``extra_layers``: what only this function needs (the drift
+        check's embedder)."""
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.DESTROY
         )
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         self.log_group.grant_write(self.role)
-        common: dict[str, Any] = dict(
+        self.function = lambda_.Function(
+            self, "Function", runtime=RUNTIME, handler=handler, layers=[layer, *extra_layers],
+            code=code_asset(),
             role=self.role,
             description=description,
             timeout=timeout,
@@ -244,18 +329,3 @@ class HandlerFunction(Construct):
                 **(environment or {}),
             },
         )
-        if dockerfile:
-            # The image's CMD names the handler; the build context is only what the image copies.
-            code = lambda_.DockerImageCode.from_image_asset(
-                str(REPO_ROOT), file=dockerfile, cmd=[handler], ignore_mode=IgnoreMode.DOCKER,
-                exclude=["*", "!functions", "!functions/**", "**/__pycache__", "functions/**/tests"],
-            )
-            self.function: lambda_.Function = lambda_.DockerImageFunction(self, "Function", code=code, **common)
-        else:
-            if layer is None:
-                raise ValueError(f"{construct_id}: a zip function needs the dependency layer")
-            self.function = lambda_.Function(
-                self, "Function", runtime=RUNTIME, handler=handler, layers=[layer],
-                code=code_asset(),
-                **common,
-            )

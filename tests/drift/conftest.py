@@ -1,4 +1,5 @@
-"""Real AlpacaEval interactions and one cached MiniLM embedder for the drift tests."""
+"""Real AlpacaEval interactions and one cached MiniLM embedder (the drift check's ONNX one) for the
+drift tests."""
 from __future__ import annotations
 
 import json
@@ -7,7 +8,7 @@ from functools import cache
 import numpy as np
 import pytest
 
-from driftgate.paths import data_dir, embedding_cache
+from driftgate.paths import data_dir, embedding_cache, embedding_model
 from functions.drift import Embedder, default_embedder
 
 MIXTRAL = "Mixtral-8x7B-Instruct-v0.1"
@@ -42,6 +43,6 @@ def index(record: dict) -> int:
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The offline MiniLM behind the on-disk cache in ``embedding_cache()``: each text embeds once
-    across runs, the model loads once per session."""
-    return default_embedder(embedding_cache())
+    """The drift check's ONNX MiniLM behind the on-disk cache in ``embedding_cache()``: each text
+    embeds once across runs, the model loads once per session."""
+    return default_embedder(embedding_cache(), model_dir=embedding_model())

@@ -1,13 +1,15 @@
-"""The default embedder is the real MiniLM, normalised; the cache is content-addressed."""
+"""The default embedder is the drift check's ONNX MiniLM, normalised; the cache is content-addressed."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from functions.common.contract import Settings
-from functions.drift import CachedEmbedder, Embedder, MiniLMEmbedder, default_embedder
+from driftgate.paths import embedding_model
+from functions.common.contract import MissingSetting, Settings
+from functions.drift import CachedEmbedder, Embedder, OnnxMiniLMEmbedder, default_embedder
 
 CACHE_DIR_VARIABLE = Settings.embedding_cache_dir.name
+MODEL_DIR_VARIABLE = Settings.embedding_model_dir.name
 
 
 class CountingEmbedder:
@@ -35,15 +37,21 @@ def test_cache_embeds_each_distinct_text_once(tmp_path):
 
 def test_the_default_embedder_caches_only_where_it_is_told(tmp_path, monkeypatch):
     """No cache unless the caller passes a folder or the setting names one (read at each call);
-    nothing loads the model here."""
+    the model folder comes from the argument or the setting; nothing loads the model here."""
     monkeypatch.delenv(CACHE_DIR_VARIABLE, raising=False)
-    assert isinstance(default_embedder(), MiniLMEmbedder)  # a deployed drift check
+    monkeypatch.delenv(MODEL_DIR_VARIABLE, raising=False)
+    with pytest.raises(MissingSetting, match=MODEL_DIR_VARIABLE):
+        default_embedder()
+    monkeypatch.setenv(MODEL_DIR_VARIABLE, str(embedding_model()))
+    deployed = default_embedder()  # a deployed drift check: the model layer's folder, no cache
+    assert isinstance(deployed, OnnxMiniLMEmbedder) and deployed.directory == embedding_model()
     explicit = default_embedder(tmp_path / "passed")
-    assert isinstance(explicit, CachedEmbedder) and explicit.root == tmp_path / "passed" / "all-MiniLM-L6-v2"
+    assert isinstance(explicit, CachedEmbedder) and explicit.root == tmp_path / "passed" / deployed.name
     monkeypatch.setenv(CACHE_DIR_VARIABLE, str(tmp_path / "set"))
-    assert default_embedder().root == tmp_path / "set" / "all-MiniLM-L6-v2"  # the local mode's handlers
+    assert default_embedder().root == tmp_path / "set" / deployed.name  # the local mode's handlers
     assert default_embedder(tmp_path / "passed").root == explicit.root  # an argument wins
-    assert default_embedder().inner is explicit.inner  # one model per process, cached or not
+    assert default_embedder().inner is explicit.inner is deployed  # one model per process, cached or not
+    assert default_embedder(model_dir=embedding_model()).inner is deployed
 
 
 @pytest.mark.slow

@@ -4,6 +4,10 @@ nothing, and the dependency layer keeps its margin below Lambda's limit.
 
 The other template tests synthesize in-process without bundling, and without a region; these are
 the ones that see what `cdk deploy` uploads. One module, so one worker synthesizes once.
+
+The drift check is a zip function too: the dependency layer, the embedder's runtime layer (ONNX
+Runtime, tokenizers) and its model layer; it stays well under Lambda's 250 MB unzipped and embeds
+with nothing but those layers and the runtime.
 """
 from __future__ import annotations
 
@@ -20,8 +24,9 @@ import aws_cdk as cdk
 from aws_cdk.assertions import Annotations, Match
 from cdk_nag import AwsSolutionsChecks
 
+from functions.drift.onnx_embedder import DIMENSIONS
 from infra.app import STACK_NAME, cdk_json_context
-from infra.components.handler_function import CODE_PACKAGES, RUNTIME_PROVIDED
+from infra.components.handler_function import CODE_PACKAGES, EMBEDDING_MODEL_FOLDER, RUNTIME_PROVIDED
 from infra.stack import DriftgateStack
 from tests.infra.conftest import CLI_REGION, REPO_ROOT, CliAssembly
 
@@ -39,6 +44,9 @@ JUSTIFIED = {
     ("Conditions", "CDKMetadataAvailable"): "regions where AWS::CDK::Metadata exists",
 }
 LAYER_LIMIT_BYTES = 200_000_000  # Lambda allows 250 MB unzipped (function + layers); keep 50 MB spare.
+LAMBDA_UNZIPPED_LIMIT = 262_144_000  # 250 MiB: a function's code and all its layers, unzipped
+DRIFT_CHECK_KEPT_BYTES = 225_000_000  # the drift check (code + 3 layers) keeps 37 MB of that spare
+DRIFT_CHECK = "functions.monitor.drift_check.lambda_handler"
 # What the Lambda Python runtime provides besides the standard library: the SDK and what it imports.
 RUNTIME_MODULES = frozenset({*RUNTIME_PROVIDED, "jmespath", "urllib3", "dateutil", "six"})
 
@@ -64,15 +72,26 @@ def _asset_dir(cli_assembly: CliAssembly, code: dict[str, Any]) -> Path:
     return cli_assembly.outdir / f"asset.{code['S3Key'].removesuffix('.zip')}"
 
 
+def _layer_dirs(cli_assembly: CliAssembly, props: dict[str, Any]) -> list[Path]:
+    """The bundled folders of a function's layers, in its order."""
+    resources = _template(cli_assembly)["Resources"]
+    return [_asset_dir(cli_assembly, resources[layer["Ref"]]["Properties"]["Content"]) for layer in props["Layers"]]
+
+
 def _layer_dir(cli_assembly: CliAssembly) -> Path:
-    (layer,) = [r for r in _template(cli_assembly)["Resources"].values() if r["Type"] == "AWS::Lambda::LayerVersion"]
-    return _asset_dir(cli_assembly, layer["Properties"]["Content"])
+    """The dependency layer: the one every function has."""
+    (layer,) = set.intersection(*(set(_layer_dirs(cli_assembly, props)) for props in _zip_functions(cli_assembly)))
+    return layer
 
 
 def _zip_functions(cli_assembly: CliAssembly) -> list[dict[str, Any]]:
-    """The properties of every zip function (those with the layer; the drift check is an image)."""
+    """The properties of every zip function (all of them: each has the dependency layer)."""
     resources = _template(cli_assembly)["Resources"].values()
     return [r["Properties"] for r in resources if r["Type"] == "AWS::Lambda::Function" and "Layers" in r["Properties"]]
+
+
+def _unzipped_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file() and not path.is_symlink())
 
 
 def _code_dir(cli_assembly: CliAssembly) -> Path:
@@ -141,20 +160,32 @@ def test_dependency_layer_leaves_the_sdk_to_the_runtime(cli_assembly: CliAssembl
     assert leftovers == []
 
 
-def test_zip_handlers_import_with_only_the_layer_and_the_runtime(cli_assembly: CliAssembly) -> None:
+def test_zip_handlers_import_with_only_their_layers_and_the_runtime(cli_assembly: CliAssembly) -> None:
     """Each zip function's handler module is imported from its code asset, with every other
-    third-party module refused unless the layer or the runtime has it: an import the layer lacks
-    fails here as it would in Lambda, and optional imports (try/except ImportError) fall back."""
+    third-party module refused unless one of its layers or the runtime has it: an import a layer
+    lacks fails here as it would in Lambda, and optional imports (try/except ImportError) fall back.
+    The drift check then embeds with the model its layer ships (ONNX Runtime and tokenizers of the
+    same pinned versions, from this venv: the layers' wheels are built for Lambda's Python)."""
     functions = _zip_functions(cli_assembly)
-    assert len(functions) >= 7
+    assert len(functions) >= 7 and DRIFT_CHECK in {props["Handler"] for props in functions}
     code_dir = _code_dir(cli_assembly)
-    layer_python = _layer_dir(cli_assembly) / "python"
-    provided = {path.name.split(".")[0] for path in layer_python.iterdir()
-                if not path.name.endswith((".dist-info", ".libs"))} | RUNTIME_MODULES | set(CODE_PACKAGES)
-    modules = sorted({props["Handler"].rpartition(".")[0] for props in functions})
-    probe = f"""
+    embedded = 0
+    by_layers: dict[tuple[Path, ...], set[str]] = {}
+    for props in functions:
+        by_layers.setdefault(tuple(_layer_dirs(cli_assembly, props)), set()).add(props["Handler"].rpartition(".")[0])
+    for layers, modules in by_layers.items():
+        provided = {path.name.split(".")[0] for layer in layers if (layer / "python").is_dir()
+                    for path in (layer / "python").iterdir() if not path.name.endswith((".dist-info", ".libs"))}
+        models = [layer / EMBEDDING_MODEL_FOLDER for layer in layers if (layer / EMBEDDING_MODEL_FOLDER).is_dir()]
+        embedded += len(models)
+        embed = "" if not models else f"""
+from functions.drift import OnnxMiniLMEmbedder
+vectors = OnnxMiniLMEmbedder({str(models[0])!r}).embed(["How do I bake bread?", "Yes."])
+assert vectors.shape == (2, {DIMENSIONS}), vectors.shape
+"""
+        probe = f"""
 import importlib, importlib.abc, importlib.machinery, sys, sysconfig
-provided = {sorted(provided)!r}
+provided = {sorted(provided | RUNTIME_MODULES | set(CODE_PACKAGES))!r}
 stdlib = tuple({{sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]}})
 class OnlyTheLambdaEnvironment(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
@@ -165,17 +196,30 @@ class OnlyTheLambdaEnvironment(importlib.abc.MetaPathFinder):
         spec = importlib.machinery.PathFinder.find_spec(name)
         if spec is not None and spec.origin and spec.origin.startswith(stdlib) and "site-packages" not in spec.origin:
             return None
-        raise ModuleNotFoundError(f"No module named {{name!r}}: neither the layer nor the runtime has it", name=name)
+        raise ModuleNotFoundError(f"No module named {{name!r}}: neither the layers nor the runtime have it", name=name)
 sys.meta_path.insert(0, OnlyTheLambdaEnvironment())
 sys.path.insert(0, {str(code_dir)!r})
-for module in {modules!r}:
+for module in {sorted(modules)!r}:
     importlib.import_module(module)
     assert sys.modules[module].__file__.startswith({str(code_dir)!r}), sys.modules[module].__file__
-"""
-    # -B: the asset folder is what `cdk deploy` would upload; no bytecode is written into it.
-    done = subprocess.run([sys.executable, "-I", "-B", "-c", probe], capture_output=True, text=True, timeout=300,
-                          env={"POWERTOOLS_TRACE_DISABLED": "true", "AWS_DEFAULT_REGION": CLI_REGION})
-    assert done.returncode == 0, done.stderr[-4000:]
+{embed}"""
+        # -B: the asset folder is what `cdk deploy` would upload; no bytecode is written into it.
+        done = subprocess.run([sys.executable, "-I", "-B", "-c", probe], capture_output=True, text=True, timeout=300,
+                              env={"POWERTOOLS_TRACE_DISABLED": "true", "AWS_DEFAULT_REGION": CLI_REGION,
+                                   "OMP_NUM_THREADS": "1"})
+        assert done.returncode == 0, f"{sorted(modules)}:\n{done.stderr[-4000:]}"
+    assert embedded == 1  # the drift check's layers hold the one model
+
+
+def test_the_drift_check_stays_well_under_lambdas_unzipped_limit(cli_assembly: CliAssembly) -> None:
+    (props,) = [props for props in _zip_functions(cli_assembly) if props["Handler"] == DRIFT_CHECK]
+    layers = zip((layer["Ref"] for layer in props["Layers"]), _layer_dirs(cli_assembly, props), strict=True)
+    parts = {"code": _unzipped_bytes(_asset_dir(cli_assembly, props["Code"])),
+             **{name: _unzipped_bytes(folder) for name, folder in layers}}
+    total = sum(parts.values())
+    print("drift check, unzipped: " + ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in parts.items())
+          + f"; total {total / 1e6:.1f} MB of {LAMBDA_UNZIPPED_LIMIT / 1e6:.1f} MB")
+    assert total < DRIFT_CHECK_KEPT_BYTES, f"{total / 1e6:.1f} MB unzipped (kept: {DRIFT_CHECK_KEPT_BYTES / 1e6} MB)"
 
 
 def test_code_asset_ships_the_packages_without_tests_or_caches(cli_assembly: CliAssembly) -> None:

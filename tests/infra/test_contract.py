@@ -21,6 +21,7 @@ ENVIRON_READERS = {
     "functions/common/contract.py": "the contract itself",
     "functions/common/metrics.py": "Powertools' own POWERTOOLS_* variables, set by HandlerFunction",
     "functions/drift/embedder.py": "tells the Hugging Face libraries to stay offline (HF_HUB_OFFLINE)",
+    "functions/drift/onnx_embedder.py": "ONNX Runtime's threads follow OMP_NUM_THREADS where a process pins it",
     "functions/common/clients.py": "the region the Lambda runtime sets (AWS_REGION)",
 }
 

@@ -12,6 +12,7 @@ import pytest
 
 from driftgate.local import local_stack
 from driftgate.local.deployment import REGION
+from driftgate.paths import embedding_model
 from driftgate.testing.realdata import gsm8k_records, ingest
 from functions.common.contract import (
     BASELINE_RESERVOIR_SK,
@@ -59,7 +60,7 @@ def with_baseline(stack, model: str, offset: int) -> None:
 
 @pytest.fixture
 def recording(monkeypatch) -> RecordingEmbedder:
-    recorder = RecordingEmbedder(embedder_module.default_embedder())
+    recorder = RecordingEmbedder(embedder_module.default_embedder(model_dir=embedding_model()))
     # What the check's handler resolves when it is given no embedder (functions.drift is lazy).
     monkeypatch.setattr(embedder_module, "default_embedder", lambda cache_dir=None: recorder)
     return recorder
