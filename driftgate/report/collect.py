@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from driftgate.report.canary import collect_canaries
 from functions.common.contract import (
     BASELINE_SK,
     DRIFT_PREFIX,
@@ -71,6 +72,7 @@ def collect_report_data(state: StateRepository, model: str, *, generated_at: str
         "versions": [_public(item) for item in state.query(pk, VERSION_PREFIX)],
         "production": _public(production) if production else None,
         "alias_history": [_public(item) for item in state.query(pk, alias_history_prefix("production"))],
+        "canaries": collect_canaries(state, model),
     }
     # DynamoDB numbers are already int/float here; the round trip catches anything else (sets, bytes).
     return json.loads(json.dumps(data, default=str))

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from driftgate.report.canary import canary_section
 from driftgate.report.charts import drift_alpha, gate_chart, pvalue_chart, quality_chart
 from driftgate.report.markup import (
     Html,
@@ -27,7 +28,7 @@ from driftgate.report.style import CSS
 from driftgate.report.svg import share_bars
 
 RUN_TONES = {"PROMOTED": "ok", "REJECTED": "warn", "REJECTED_BY_REVIEWER": "warn", "SKIPPED": "muted",
-             "FAILED": "bad"}
+             "FAILED": "bad", "ROLLED_BACK": "warn", "INCONCLUSIVE": "muted", "CANARY_ABORTED": "warn"}
 MAX_CLUSTERS, MAX_EXAMPLE_CHARS = 5, 200
 
 
@@ -347,10 +348,11 @@ def render_report(data: dict[str, Any]) -> str:
     """The whole page for one snapshot; the same snapshot always gives the same HTML."""
     model = data.get("model") or "unknown model"
     nav = tag("nav", join((tag("a", title, href=f"#{anchor}") for anchor, title in (
-        ("quality", "Quality"), ("drift", "Drift"), ("runs", "Runs"), ("gate", "Gate"), ("registry", "Registry"))),
+        ("quality", "Quality"), ("drift", "Drift"), ("runs", "Runs"), ("gate", "Gate"), ("canaries", "Canaries"),
+        ("registry", "Registry"))),
         " · "), aria_label="Sections")
     body = tag("main", _header(data), nav, _overview(data), _quality(data), _drift(data), _runs(data), _gate(data),
-               _registry(data), _footer(data))
+               canary_section(data), _registry(data), _footer(data))
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{esc(f'driftgate report: {model}')}</title><style>{CSS}</style></head>"

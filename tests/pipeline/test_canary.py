@@ -137,3 +137,24 @@ def test_a_worse_staging_version_is_rolled_back_and_production_stays(stack) -> N
     shown = stack.api("GET", f"/v1/models/{MODEL}/canary").json()
     assert (shown["version"], shown["status"], shown["decision"]) == (2, "rolled_back", "rollback")
     assert shown["ci"][1] < 0 and shown["mean_treatment"] < shown["mean_control"]
+
+
+def test_the_report_shows_each_canary_with_its_looks(stack) -> None:
+    from driftgate.report import collect_report_data, render_report
+
+    with stack.environment("ApiHandler"):
+        from functions.common.repositories import repositories
+
+        data = collect_report_data(repositories().state, MODEL)
+    rolled_back, promoted = data["canaries"]  # newest first
+    assert [(c["version"], c["status"]) for c in (rolled_back, promoted)] == [(2, "rolled_back"), (1, "promoted")]
+    for canary in (rolled_back, promoted):
+        looks = canary["looks"]
+        assert looks and [look["n_treatment"] for look in looks] == sorted(look["n_treatment"] for look in looks)
+        assert looks[-1]["decision"] == canary["decision"]["decision"] and looks[-1]["ci"] == canary["decision"]["ci"]
+    html = render_report(data)
+    for version, canary in ((2, rolled_back), (1, promoted)):
+        arms = html.split(f'id="chart-canary-{version}-arms"')[1].split("</svg>")[0]
+        assert arms.count("<circle") >= len(canary["looks"])  # a production point per look
+        assert f'id="chart-canary-{version}-test"' in html
+    assert "rolled_back" in html and "Canary of version 1 (canary-promote)" in html
