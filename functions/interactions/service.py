@@ -15,6 +15,8 @@ from functions.common.contract import (
 )
 from functions.common.exceptions import BadRequestError, NotFoundError
 from functions.common.repositories import repositories, utc_now
+from functions.gate.config import gate_config
+from functions.gate.decision import GateConfig
 from functions.interactions import shards
 from functions.interactions.models import (
     USER_ID_KEY,
@@ -38,6 +40,7 @@ def score_batch(request: IngestRequest) -> tuple[list[NewInteraction], list[Scor
     other content is answered with its own scores, not the stored copy's)."""
     received_at = utc_now()
     hours = settings.window_hours
+    gate = gate_config()  # the protected attribute whose groups each version's aggregates count
     seen: set[str] = set()
     candidates: list[NewInteraction] = []
     reports: list[ScoreReport] = []
@@ -48,7 +51,7 @@ def score_batch(request: IngestRequest) -> tuple[list[NewInteraction], list[Scor
             continue
         seen.add(record.request_id)
         moment = record.timestamp or datetime.now(UTC)
-        candidates.append(_new_interaction(record, report, moment, received_at, hours))
+        candidates.append(_new_interaction(record, report, moment, received_at, hours, gate))
     return candidates, reports
 
 
@@ -78,7 +81,7 @@ def ingest(request: IngestRequest) -> IngestResponse:
 
 
 def _new_interaction(record: InteractionIn, report: ScoreReport, moment: datetime, received_at: str,
-                     hours: int) -> NewInteraction:
+                     hours: int, gate: GateConfig) -> NewInteraction:
     window = window_start(moment, hours)
     event_time = moment.astimezone(UTC).isoformat()
     scores = report.to_dict()
@@ -96,7 +99,14 @@ def _new_interaction(record: InteractionIn, report: ScoreReport, moment: datetim
     return NewInteraction(request_id=record.request_id, model=record.model, window=window,
                           item={k: v for k, v in item.items() if v is not None}, raw=raw,
                           quality=report.quality, exact_match=report.exact_match, flags=tuple(report.flags),
-                          day=moment.astimezone(UTC).date().isoformat(), adapter_version=record.adapter_version)
+                          day=moment.astimezone(UTC).date().isoformat(), adapter_version=record.adapter_version,
+                          group=_group(record, gate.protected_attribute), good=report.quality >= gate.good_quality)
+
+
+def _group(record: InteractionIn, attribute: str | None) -> str | None:
+    if not attribute or not record.metadata or attribute not in record.metadata:
+        return None
+    return str(record.metadata[attribute])
 
 
 def feedback_score(feedback: FeedbackIn) -> float:

@@ -28,6 +28,8 @@ from functions.interactions.sample import rank_of
 from functions.interactions.shards import shard_of
 from functions.interactions.windows import FLAG_PREFIX, window_sk
 
+GROUP_PREFIX = "group#"  # served aggregates: group#<value>#n and group#<value>#good
+
 TRANSACTION_LIMIT = 100  # DynamoDB's limit of actions per TransactWriteItems
 _serialize = TypeSerializer().serialize
 _deserialize = TypeDeserializer().deserialize
@@ -47,6 +49,8 @@ class NewInteraction:
     flags: tuple[str, ...]
     day: str = ""
     adapter_version: int | None = None  # the adapter that served it, as the app reported
+    group: str | None = None  # its group of the gate's protected attribute (metadata), if declared
+    good: bool = False  # quality at least the gate's good_quality (the disparate-impact guard's rate)
 
 
 @dataclass(frozen=True)
@@ -190,8 +194,16 @@ class InteractionStore:
             values = {":n": len(group), ":q": sum(r.quality for r in group),
                       ":qq": sum(r.quality * r.quality for r in group), ":model": model, ":v": version}
             adds = ["n :n", "sum_quality :q", "sum_sq_quality :qq"]
+            names: dict[str, str] = {}
+            # Per group of the protected attribute: interactions and good ones (group values are
+            # arbitrary text, so their attribute names go through placeholders).
+            groups = Counter(r.group for r in group if r.group is not None)
+            for i, name in enumerate(sorted(groups)):
+                names.update({f"#gn{i}": f"{GROUP_PREFIX}{name}#n", f"#gg{i}": f"{GROUP_PREFIX}{name}#good"})
+                values.update({f":gn{i}": groups[name], f":gg{i}": sum(r.good for r in group if r.group == name)})
+                adds += [f"#gn{i} :gn{i}", f"#gg{i} :gg{i}"]
             actions.append(self._add(shard_pk(model, shard), served_sk(version), group, adds, values,
-                                     "SET model = :model, adapter_version = :v"))
+                                     "SET model = :model, adapter_version = :v", names or None))
         return actions
 
     def _add(self, pk: str, sk: str, group: list[NewInteraction], adds: list[str], values: dict[str, Any],

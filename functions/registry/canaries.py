@@ -21,12 +21,13 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from functions.canary.decision import CanaryDecision, CanaryState
-from functions.canary.stats import ArmStats, Moments
+from functions.canary.stats import ArmStats, GroupCount, Moments
 from functions.common.clients import region
 from functions.common.contract import CANARY_PREFIX, canary_sk, look_sk, model_pk, settings, version_sk
 from functions.common.exceptions import ConflictError, NotFoundError
 from functions.common.repositories import StateRepository, repositories, to_dynamo, utc_now
 from functions.interactions.shards import served
+from functions.interactions.store import GROUP_PREFIX
 
 Status = Literal["running", "aborted", "promoted", "rolled_back", "inconclusive", "retired", "failed"]
 OPEN: tuple[Status, ...] = ("running", "aborted")
@@ -34,19 +35,26 @@ _SUMS = ("n", "sum_quality", "sum_sq_quality", "feedback_n", "sum_feedback", "su
          "flag_pii")
 
 
+def _names(aggregate: dict[str, Any]) -> list[str]:
+    return [*_SUMS, *(name for name in aggregate if name.startswith(GROUP_PREFIX))]
+
+
 def _sums(aggregate: dict[str, Any]) -> dict[str, float]:
-    return {name: aggregate.get(name, 0) for name in _SUMS}
+    return {name: aggregate.get(name, 0) for name in _names(aggregate)}
 
 
 def arm(now: dict[str, Any], start: dict[str, Any]) -> ArmStats:
     """An arm from a version's served aggregate now, less its snapshot at the canary's start."""
-    d = {name: now.get(name, 0) - start.get(name, 0) for name in _SUMS}
+    d = {name: now.get(name, 0) - start.get(name, 0) for name in _names(now)}
+    groups = {name.removeprefix(GROUP_PREFIX).removesuffix("#n"): GroupCount(
+        n=int(d[name]), good=int(d.get(name.removesuffix("#n") + "#good", 0)))
+        for name in d if name.startswith(GROUP_PREFIX) and name.endswith("#n") and d[name] > 0}
     # Sums of squares of values in [0, 1] subtract exactly enough; clip the rounding of an empty arm.
     return ArmStats(quality=Moments(n=int(d["n"]), total=float(d["sum_quality"]),
                                     total_sq=max(0.0, float(d["sum_sq_quality"]))),
                     feedback=Moments(n=int(d["feedback_n"]), total=float(d["sum_feedback"]),
                                      total_sq=max(0.0, float(d["sum_sq_feedback"]))),
-                    refusals=int(d["flag_refusal"]), pii=int(d["flag_pii"]))
+                    refusals=int(d["flag_refusal"]), pii=int(d["flag_pii"]), groups=groups)
 
 
 class Canaries:

@@ -63,3 +63,30 @@ def test_each_version_sums_what_it_served_once(local) -> None:
     # The first rating counts; a later one replaces it without counting twice.
     assert (sums["feedback_n"], sums["sum_feedback"], sums["sum_sq_feedback"]) == (1, 1, 1)
     assert "feedback_n" not in served(local, 3)
+
+
+def test_groups_of_the_protected_attribute_are_counted_per_version() -> None:
+    """With ``protected_attribute`` declared (driftgate:gate), each version also counts, per group,
+    its interactions and the good ones (quality ≥ good_quality): the canary's disparate-impact guard."""
+    from driftgate.local import local_stack
+    from driftgate.testing.realdata import gsm8k_records, with_subject
+
+    records = with_subject(gsm8k_records(80, model=MODEL))
+    for i, record in enumerate(records):
+        record["adapter_version"] = 1 + i % 2
+    with local_stack(context={"driftgate:gate": {"protected_attribute": "subject"}}) as stack:
+        response = stack.api("POST", "/v1/interactions", {"interactions": records})
+        assert response.status == 200, response.body
+        quality = {r["request_id"]: r["quality"] for r in response.json()["results"]}
+        for version in (1, 2):
+            mine = [r for r in records if r["adapter_version"] == version]
+            sums = served(stack, version)
+            with stack.environment("CheckCanary"):
+                from functions.registry.canaries import arm
+
+                groups = arm(sums, {}).groups
+            expected = {g: (sum(r["metadata"]["subject"] == g for r in mine),
+                            sum(r["metadata"]["subject"] == g and quality[r["request_id"]] >= 0.5 for r in mine))
+                        for g in ("she", "he")}
+            assert {g: (c.n, c.good) for g, c in groups.items()} == expected and all(n for n, _ in expected.values())
+            assert sums["n"] == len(mine)
