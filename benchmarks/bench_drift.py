@@ -167,13 +167,14 @@ def finish_peer(proc: subprocess.Popen, work: Path, name: str) -> dict | None:
 # --------------------------------------------------------------------------- ours (main venv)
 
 
-def load_sources():
-    """Records, embeddings (disk-cached MiniLM) and descriptors of every source."""
+def load_sources(embedder=None):
+    """Records, embeddings (disk-cached MiniLM; by default the drift check's ONNX embedder) and
+    descriptors of every source."""
     from driftgate.paths import data_dir, embedding_cache, embedding_model
     from functions.drift import default_embedder
     from functions.drift.descriptors import record_descriptors
 
-    embedder = default_embedder(embedding_cache(), model_dir=embedding_model())  # what the drift check runs
+    embedder = embedder or default_embedder(embedding_cache(), model_dir=embedding_model())
     sources = {}
     for name, (file, field) in SOURCES.items():
         with (data_dir() / "alpaca_eval" / f"{file}.jsonl").open(encoding="utf-8") as handle:
