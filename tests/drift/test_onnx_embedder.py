@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from driftgate.paths import REPO_ROOT, data_dir, embedding_cache, embedding_model
+from functions.common.contract import Settings
 from functions.drift import CachedEmbedder, MiniLMEmbedder, OnnxMiniLMEmbedder
 from functions.drift.onnx_embedder import DIMENSIONS, SHORT_TOKENS
 
@@ -34,8 +35,7 @@ def onnx() -> OnnxMiniLMEmbedder:
 @pytest.fixture(scope="module")
 def sample(onnx: OnnxMiniLMEmbedder) -> list[str]:
     texts = real_texts()
-    tokenizer = onnx._load()[0]
-    lengths = np.array([len(e.ids) for e in tokenizer.encode_batch(texts)])
+    lengths = np.array(onnx.token_counts(texts))
     longer = np.flatnonzero(lengths > 24)
     picked = np.concatenate([np.flatnonzero(lengths <= 24),
                              np.random.default_rng(0).choice(longer, 120, replace=False)])
@@ -62,17 +62,28 @@ def test_a_vector_does_not_depend_on_its_batchmates(onnx, sample) -> None:
     assert onnx.embed([]).shape == (0, DIMENSIONS)
 
 
-def test_the_drift_check_embeds_without_torch() -> None:
+def test_the_drift_check_cold_starts_without_torch() -> None:
+    """A fresh process as Lambda starts one: the handler module imports without ONNX Runtime (it
+    loads on the first embed), and nothing of torch, transformers or scipy loads at all. The
+    times are recorded (printed), not asserted: benchmarks/bench_embeddings.py measures them."""
     probe = f"""
-import sys
+import json, sys, time
+started = time.perf_counter()
 import functions.monitor.drift_check
-from functions.drift import OnnxMiniLMEmbedder
-vectors = OnnxMiniLMEmbedder({str(embedding_model())!r}).embed(["How do I bake bread?", "Yes."])
+imported = time.perf_counter()
+loaded = {{m.split(".")[0] for m in sys.modules}}
+assert not {{"onnxruntime", "tokenizers"}} & loaded, "the handler's import loads the embedder"
+from functions.drift import default_embedder
+vectors = default_embedder().embed(["How do I bake bread?", "Yes."])
+done = time.perf_counter()
 assert vectors.shape == (2, {DIMENSIONS}), vectors.shape
 heavy = sorted({{"torch", "transformers", "sentence_transformers", "scipy"}} & {{m.split(".")[0] for m in sys.modules}})
 assert not heavy, heavy
+print(json.dumps({{"import_s": imported - started, "first_embed_s": done - imported}}))
 """
     done = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
                           env={"POWERTOOLS_TRACE_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1",
-                               "OMP_NUM_THREADS": "1"})
+                               "OMP_NUM_THREADS": "1", Settings.embedding_model_dir.name: str(embedding_model())})
     assert done.returncode == 0, done.stderr[-3000:]
+    times = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"drift check cold start: import {times['import_s']:.2f} s, first embed {times['first_embed_s']:.2f} s")
