@@ -77,6 +77,10 @@ class OnnxMiniLMEmbedder:
                 self._loaded = tokenizer, long, short
         return self._loaded
 
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """The tokens each text runs with ([CLS] and [SEP] included, truncated at ``MAX_SEQ_LENGTH``)."""
+        return [len(encoding.ids) for encoding in self._load()[0].encode_batch(list(texts))]
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
