@@ -24,6 +24,19 @@ from driftgate.local.iam import Identities
 _INVOKE_LOCK = threading.RLock()
 
 
+def _environ_items(self: Any) -> Any:
+    """``os.environ.items()`` from one copy of the environment. The stock view reads each key
+    back as it goes, so a thread that lists the environment while a function environment is
+    restored (a key popped) raises KeyError: botocore does, via urllib's proxy lookup, whenever
+    it makes a client, e.g. in Step Functions' interpreter thread while a handler ends in another
+    thread. One Lambda process never runs two functions; the local mode does."""
+    data = self._data.copy()  # one C-level dict copy: nothing changes it half-way
+    return {self.decodekey(key): self.decodevalue(value) for key, value in data.items()}.items()
+
+
+os._Environ.items = _environ_items  # type: ignore[method-assign, assignment]
+
+
 @dataclass(frozen=True)
 class LocalFunction:
     logical_id: str

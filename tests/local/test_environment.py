@@ -27,3 +27,33 @@ def test_a_caller_block_ending_mid_handler_does_not_change_its_environment(local
     runner.join(timeout=30)
 
     assert results == [{"first": "driftgate", "second": "driftgate"}]
+
+
+def test_listing_the_environment_while_a_function_environment_is_restored_never_fails() -> None:
+    """botocore lists os.environ (urllib's proxy lookup) whenever it makes a client, in threads of
+    its own (Step Functions' interpreter) while a handler's variables come and go in another: the
+    stock items() view raised KeyError for a key popped half-way (38 in 20,000 lookups here)."""
+    import urllib.request
+
+    from driftgate.local.dispatch import patched_environ
+
+    stop = threading.Event()
+
+    def churn() -> None:
+        while not stop.is_set():
+            with patched_environ({"DRIFTGATE_TEST_CHURN": "1"}):
+                pass
+
+    thread = threading.Thread(target=churn)
+    thread.start()
+    try:
+        failures = 0
+        for _ in range(20_000):
+            try:
+                urllib.request.getproxies_environment()
+            except KeyError:
+                failures += 1
+    finally:
+        stop.set()
+        thread.join()
+    assert failures == 0
