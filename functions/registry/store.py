@@ -133,16 +133,7 @@ class Registry:
                                      "ConditionExpression": condition}
         if current is not None:
             put_alias["ExpressionAttributeValues"] = {":rev": {"N": str(revision)}}
-        try:
-            self.client.transact_write_items(TransactItems=[
-                {"Put": put_alias},
-                {"Put": {"TableName": self.table_name, "Item": _dynamo(history_item),
-                         "ConditionExpression": "attribute_not_exists(sk)"}},
-            ])
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            raise ConflictError(f"{alias} of {model} was moved concurrently; read it again and retry") from None
+        self._move(model, alias, {"Put": put_alias}, history_item)
         return self._public(alias_item)
 
     def clear(self, model: str, version: int, *, alias: Alias = "staging", actor: str, reason: str) -> bool:
@@ -156,12 +147,18 @@ class Registry:
         history_item = {"pk": model_pk(model), "sk": alias_history_sk(alias, revision + 1), "alias": alias,
                         "revision": revision + 1, "from_version": version, "to_version": None, "at": utc_now(),
                         "actor": actor, "reason": reason}
+        self._move(model, alias, {"Delete": {"TableName": self.table_name,
+                                             "Key": {"pk": {"S": model_pk(model)}, "sk": {"S": alias_sk(alias)}},
+                                             "ConditionExpression": "revision = :rev",
+                                             "ExpressionAttributeValues": {":rev": {"N": str(revision)}}}},
+                   history_item)
+        return True
+
+    def _move(self, model: str, alias: str, change: dict[str, Any], history_item: dict[str, Any]) -> None:
+        """The alias's change and its history entry, in one transaction (the entry's revision is new)."""
         try:
             self.client.transact_write_items(TransactItems=[
-                {"Delete": {"TableName": self.table_name,
-                            "Key": {"pk": {"S": model_pk(model)}, "sk": {"S": alias_sk(alias)}},
-                            "ConditionExpression": "revision = :rev",
-                            "ExpressionAttributeValues": {":rev": {"N": str(revision)}}}},
+                change,
                 {"Put": {"TableName": self.table_name, "Item": _dynamo(history_item),
                          "ConditionExpression": "attribute_not_exists(sk)"}},
             ])
@@ -169,7 +166,6 @@ class Registry:
             if error.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
             raise ConflictError(f"{alias} of {model} was moved concurrently; read it again and retry") from None
-        return True
 
     def _last_revision(self, model: str, alias: Alias) -> int:
         """The revision of the alias's last move (0 if it never moved): an alias cleared and set
