@@ -34,12 +34,24 @@ def _clip(text: str) -> str:
     return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"
 
 
-def _examples(
+def examples_near(
     embeddings: np.ndarray, labels: np.ndarray, texts: Sequence[str], cluster: int, centroid: np.ndarray, count: int
 ) -> list[str]:
+    """The ``count`` texts of ``cluster`` nearest its centroid, clipped for a report."""
     members = np.flatnonzero(labels == cluster)
     closest = members[np.argsort(((embeddings[members] - centroid) ** 2).sum(axis=1), kind="stable")]
     return [_clip(texts[i]) for i in closest[:count]]
+
+
+def topic_labels(
+    baseline: np.ndarray, current: np.ndarray, k: int | None = None, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(centroids, baseline labels, current labels): k-means on the baseline only (the baseline
+    defines the topics), each record of either window labelled by its nearest centroid."""
+    data = baseline.astype(np.float64)
+    # An emptied cluster keeps its centroid and reports a zero share: fine for an explanation.
+    centroids, _ = kmeans_plus_plus(data, k or default_k(len(baseline)), seed)
+    return centroids, nearest(data, centroids), nearest(current.astype(np.float64), centroids)
 
 
 def cluster_shifts(
@@ -56,26 +68,22 @@ def cluster_shifts(
     Examples are the texts nearest the centroid from the side that grew: current texts for a
     cluster that grew (what is new), baseline texts for one that shrank (what went missing).
     """
-    k = k or default_k(len(baseline))
-    data = baseline.astype(np.float64)
-    # An emptied cluster keeps its centroid and reports a zero share: fine for an explanation.
-    centroids, _ = kmeans_plus_plus(data, k, seed)
-    labels_b = nearest(data, centroids)
-    labels_c = nearest(current.astype(np.float64), centroids)
+    centroids, labels_b, labels_c = topic_labels(baseline, current, k, seed)
+    k = len(centroids)
     shares_b = np.bincount(labels_b, minlength=k) / len(labels_b)
     shares_c = np.bincount(labels_c, minlength=k) / len(labels_c)
     shifts = []
     for cluster in range(k):
         delta = float(shares_c[cluster] - shares_b[cluster])
         grew = delta > 0
-        embeddings, labels, texts = (current, labels_c, current_texts) if grew else (data, labels_b, baseline_texts)
+        embeddings, labels, texts = (current, labels_c, current_texts) if grew else (baseline, labels_b, baseline_texts)
         shifts.append(
             ClusterShift(
                 cluster=cluster,
                 share_baseline=float(shares_b[cluster]),
                 share_current=float(shares_c[cluster]),
                 delta=delta,
-                examples=_examples(embeddings, labels, texts, cluster, centroids[cluster], n_examples),
+                examples=examples_near(embeddings, labels, texts, cluster, centroids[cluster], n_examples),
                 examples_from="current" if grew else "baseline",
             )
         )

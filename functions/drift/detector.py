@@ -22,6 +22,7 @@ from functions.drift.descriptors import (
     record_descriptors,
     summary,
 )
+from functions.drift.divergence import effect_sizes
 from functions.drift.embedder import Embedder
 from functions.drift.mmd import (
     median_heuristic,
@@ -144,6 +145,7 @@ def compare_windows(
             baseline.embeddings, current.embeddings, baseline.texts, current.texts, k=n_clusters, seed=seed
         ),
         embedder=embedder_name,
+        divergences=effect_sizes(baseline, current, k=n_clusters, seed=seed),
     )
 
 

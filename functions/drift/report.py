@@ -38,6 +38,77 @@ class ClusterShift(BaseModel):
     examples_from: Literal["baseline", "current"]
 
 
+PsiSize = Literal["small", "moderate", "large"]
+
+
+class DescriptorPSI(BaseModel):
+    """Population stability index of one descriptor, current against baseline."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    psi: float
+    bins: int  # baseline deciles (fewer when tied), or the categories of a flag
+    size: PsiSize  # the usual reading, a convention: < 0.1 small, 0.1-0.25 moderate, > 0.25 large
+
+
+class Divergences(BaseModel):
+    """Effect sizes beside the calibrated decision: how far apart the windows are, not whether the
+    gap is more than chance (that is the permutation test's ``p_value``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["effect-sizes"] = "effect-sizes"
+    note: str = "effect sizes, not tests: the decision is the permutation test (p_value)"
+    unit: Literal["nats"] = "nats"  # natural logarithms: JS is at most ln 2 = 0.693
+    clusters: int
+    pseudo_count: float  # added to each cluster's count before KL and JS
+    cluster_kl: float  # KL(current || baseline) of the topic-cluster shares
+    cluster_js: float  # Jensen-Shannon divergence of the same shares
+    psi_epsilon: float  # the share given to a bin that one window leaves empty
+    psi: list[DescriptorPSI]  # largest first
+
+
+class ClusterDecay(BaseModel):
+    """One baseline prompt topic's part in the quality decay (shift-share)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cluster: int
+    n_baseline: int  # scored records in the topic
+    n_current: int
+    weight_baseline: float  # w0: share of the scored baseline records
+    weight_current: float  # w1
+    quality_baseline: float | None  # q0: None when no scored baseline record is in it
+    quality_current: float | None  # q1: None when w1 = 0 (its within term has weight 0)
+    mix: float  # (w0 - w1) * q0
+    within: float  # w1 * (q0 - q1)
+    examples: list[str]  # prompts nearest the centroid
+    examples_from: Literal["baseline", "current"]
+
+
+class DecayDecomposition(BaseModel):
+    """ΔM = M0 - M1 over the sampled scored records, split exactly into the part of the prompt
+    mix moving (data drift) and the part of quality falling within a topic (concept drift)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    method: Literal["shift-share"] = "shift-share"
+    delta: float  # baseline mean - current mean of the scored sampled records (= mix + within)
+    baseline_mean: float
+    current_mean: float
+    mix: float  # sum_k (w0_k - w1_k) * q0_k: data drift
+    within: float  # sum_k w1_k * (q0_k - q1_k): concept drift
+    mix_share: float | None  # mix / delta; None when delta is 0
+    within_share: float | None
+    n_baseline: int  # scored records used
+    n_current: int
+    unscored_baseline: int  # records left out: no quality
+    unscored_current: int
+    clusters: list[ClusterDecay]  # largest |mix + within| first
+    note: str
+
+
 class DriftReport(BaseModel):
     """Did ``field`` drift between a baseline window and the current one, and how."""
 
@@ -58,6 +129,8 @@ class DriftReport(BaseModel):
     tests: list[TestResult]
     clusters: list[ClusterShift]  # largest |delta| first
     embedder: str
+    divergences: Divergences | None = None  # effect sizes beside the decision, not tests
+    decay_decomposition: DecayDecomposition | None = None  # on the prompt report, given qualities
 
     # mypy rejects a decorator over @property; pydantic documents this ignore for computed fields.
     @computed_field  # type: ignore[prop-decorator]
