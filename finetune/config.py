@@ -54,6 +54,17 @@ class ModelArguments:
         default=None,
         metadata={"help": "Modules to adapt (names or one comma-separated string); default per architecture."},
     )
+    init_adapter: str | None = field(
+        default=None,
+        metadata={"help": "Warm start: a LoRA adapter (directory, or one holding model.tar.gz) whose weights and "
+                          "LoRA config the training starts from (default: SM_CHANNEL_ADAPTER); omit to start "
+                          "LoRA from zero."},
+    )
+    warm_start: bool = field(
+        default=False,
+        metadata={"help": "Warm start was asked for: without --init_adapter (no production adapter yet) the "
+                          "run trains from scratch and its manifest says so."},
+    )
 
     def __post_init__(self) -> None:
         # SageMaker hyperparameters arrive as one string: accept "q_proj,v_proj".

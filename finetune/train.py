@@ -27,7 +27,8 @@ python finetune/train.py ... --resume_from_checkpoint auto
 
 # SageMaker training job (entry_point="finetune/train.py", source_dir = the repository root)
 - channels: ``train`` (required), ``eval`` (optional), ``model`` (optional: base weights from S3;
-  otherwise ``model_name_or_path`` is a Hugging Face id the job downloads);
+  otherwise ``model_name_or_path`` is a Hugging Face id the job downloads), ``adapter`` (optional:
+  warm start, the production adapter's model.tar.gz, whose LoRA weights the training starts from);
 - hyperparameters: any flag below without its dashes, e.g. ``{"model_name_or_path":
   "Qwen/Qwen2.5-0.5B", "lora_r": "16"}``; SageMaker passes them as strings, that is fine;
 - artifacts go to ``SM_MODEL_DIR`` (uploaded as model.tar.gz);
@@ -100,6 +101,7 @@ def parse_args(argv: list[str] | None = None, environ: Mapping[str, str] | None 
             "train_file": sm.channel("train"),
             "eval_file": sm.channel("eval"),
             "model_name_or_path": sm.channel("model"),
+            "init_adapter": sm.channel("adapter"),
             "output_dir": str(sm.model_dir) if sm.model_dir else None,
             "checkpoint_dir": str(sm.checkpoint_dir) if sm.checkpoint_dir else None,
             "disable_tqdm": True,  # progress bars are noise in CloudWatch; the log callback remains
@@ -131,6 +133,10 @@ def validate(script_args: ScriptArguments, model_args: ModelArguments, training_
         fail("conflicting flags: --train and --eval are the same file; the eval loss would be meaningless", "--eval")
     if not model_args.use_peft and model_args.lora_target_modules:
         fail("conflicting flags: --lora_target_modules needs LoRA, but --use_peft is false", "--lora_target_modules")
+    if not model_args.use_peft and model_args.init_adapter:
+        fail("conflicting flags: --init_adapter is a LoRA adapter, but --use_peft is false", "--init_adapter")
+    if model_args.init_adapter and not Path(model_args.init_adapter).exists():
+        fail(f"--init_adapter {model_args.init_adapter}: no such adapter", "--init_adapter")
     eval_strategy = getattr(training_args.eval_strategy, "value", training_args.eval_strategy)
     if eval_strategy != "no" and not script_args.eval_file:
         fail(f"conflicting flags: --eval_strategy {eval_strategy} needs --eval", "--eval_strategy")
@@ -180,10 +186,13 @@ def _checkpoint_dir(script_args: ScriptArguments, output_dir: Path, in_sagemaker
     return output_dir / "checkpoints"
 
 
-def _load_trainable(model_args: ModelArguments, training_args: SFTConfig) -> tuple[Any, Any]:
-    """(tokenizer, model on the training device), the model wrapped in LoRA unless --use_peft false."""
-    from peft import get_peft_model
+def _load_trainable(model_args: ModelArguments, training_args: SFTConfig) -> tuple[Any, Any, dict[str, Any]]:
+    """(tokenizer, model on the training device, how its LoRA started), the model wrapped in LoRA
+    unless --use_peft false: a fresh LoRA (B = 0), or the --init_adapter's weights (warm start)."""
+    from peft import PeftModel, get_peft_model
 
+    from finetune.evaluate import unpack_adapter
+    from finetune.hashing import sha256_file
     from finetune.modeling import load_causal_lm, load_tokenizer, resolve_dtype
 
     assert model_args.model_name_or_path, "validate() checked it"
@@ -194,11 +203,21 @@ def _load_trainable(model_args: ModelArguments, training_args: SFTConfig) -> tup
                                trust_remote_code=model_args.trust_remote_code)
     model = load_causal_lm(model_args.model_name_or_path, dtype=resolve_dtype(model_args.dtype, device),
                            device=device, trust_remote_code=model_args.trust_remote_code)
+    init: dict[str, Any] = {"from": "scratch" if model_args.use_peft else "base weights",
+                            "reason": "no production adapter given" if model_args.warm_start else "warm start off"}
     if model_args.use_peft:
         if training_args.gradient_checkpointing:
             model.enable_input_require_grads()  # checkpointed blocks need a grad-carrying input
-        model = get_peft_model(model, build_lora_config(model_args, model.config.model_type))
-    return tokenizer, model
+        if model_args.init_adapter:
+            # The adapter's own LoRA config (rank, targets) comes with its weights: they only fit it.
+            adapter = unpack_adapter(model_args.init_adapter)
+            model = PeftModel.from_pretrained(model, str(adapter), is_trainable=True)
+            init = {"from": "adapter", "adapter": model_args.init_adapter,
+                    "sha256": sha256_file(adapter / "adapter_model.safetensors")}
+        else:
+            model = get_peft_model(model, build_lora_config(model_args, model.config.model_type))
+    logger.info("LoRA starts from %s", json.dumps(init))
+    return tokenizer, model, init
 
 
 def _loss(losses: list[tuple[float, int]]) -> float | None:
@@ -238,7 +257,7 @@ def main(
                      if script_args.eval_file else [])
     logger.info("data: %d train, %d eval examples", len(train_examples), len(eval_examples))
 
-    tokenizer, model = _load_trainable(model_args, training_args)
+    tokenizer, model, init = _load_trainable(model_args, training_args)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     logger.info("model: %s, %d trainable of %d parameters", model_args.model_name_or_path, trainable, total)
@@ -313,6 +332,7 @@ def main(
         "global_step": outcome.global_step,
         "train_runtime_s": round(time.perf_counter() - started, 2),
         "resumed_from": Path(resume).name if resume else None,
+        "init": init,  # warm start: the adapter the LoRA weights started from, else "scratch" and why
         "parameters": {"trainable": trainable, "total": total},
         "weights": {"files": [w.name for w in weights], "sha256": sha256_files(weights)},
     }
