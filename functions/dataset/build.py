@@ -34,12 +34,15 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from functions.dataset.inputs import DataError, input_sha256, read_records
 from functions.scoring import scrub_pii
+
+if TYPE_CHECKING:
+    from functions.dataset.replay import Replay
 
 MANIFEST_SCHEMA = "driftgate.finetune.dataset/v1"
 _NON_ALNUM = re.compile(r"[^\w]+")
@@ -327,11 +330,13 @@ def prepare_rows(records: Iterable[tuple[str, Mapping[str, Any]]], config: DataC
 
 
 def build_training_set(
-    inputs: Sequence[str | Path], output_dir: str | Path, config: DataConfig | None = None
+    inputs: Sequence[str | Path], output_dir: str | Path, config: DataConfig | None = None,
+    replay: Replay | None = None,
 ) -> dict[str, Any]:
     """Read JSON Lines ``inputs`` (files or directories), write ``train.jsonl``, ``eval.jsonl``
     and ``manifest.json`` into ``output_dir``; return the manifest. Too few records left after
-    filtering is a :class:`DataError`."""
+    filtering is a :class:`DataError`. ``replay``: old records added to the train side only
+    (``functions.dataset.replay``)."""
     config = config or DataConfig()
     if not inputs:
         raise DataError("no input files given", field="data")
@@ -353,6 +358,12 @@ def build_training_set(
             field="data",
         )
     train, evals = split_rows(rows, config)
+    if replay is not None:
+        from functions.dataset.replay import replay_rows  # it builds on this module
+
+        replayed, replay_counts = replay_rows(rows, len(train), replay, config)
+        train += replayed
+        counts.update(replay_counts)
     counts["train"], counts["eval"] = len(train), len(evals)
 
     output_dir = Path(output_dir)
