@@ -180,6 +180,9 @@ class DriftgateStack(Stack):
 
         storage.raw_bucket.grant_read(fn["PrepareDataset"])
         storage.interactions_table.grant_read_data(fn["PrepareDataset"])
+        # It marks the records each training set used on their items (functions/dataset/usage.py):
+        # UpdateItem only, never a Put or Delete of an interaction.
+        storage.interactions_table.grant(fn["PrepareDataset"], "dynamodb:UpdateItem")
         storage.state_table.grant_read_data(fn["PrepareDataset"])
         for prefix in ("datasets/*", "golden/*"):
             storage.artifacts_bucket.grant_read(fn["PrepareDataset"], prefix)

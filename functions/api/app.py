@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from functions.api.body import parse_body
 from functions.api.models import Health
 from functions.api.openapi import document_errors
-from functions.api.routes import adapters, canary, interactions, quality
+from functions.api.routes import adapters, canary, explanation, interactions, quality
 from functions.common.exceptions import DriftgateError, PayloadTooLargeError
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -40,7 +40,7 @@ metrics = Metrics()
 # An answer that does not match its own model is our bug: a 500, not a 422 blamed on the request.
 app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=parse_body,
                              response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR)
-for routes in (interactions, quality, adapters, canary):
+for routes in (interactions, explanation, quality, adapters, canary):
     app.include_router(routes.router)
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictStr
 
 from functions.drift.report import DriftReport
 from functions.drift.report import Field as CheckedField
+from functions.interactions.explanation_models import Explanation
 from functions.interactions.models import (
     ErasureIn,
     ErasureReceipt,
@@ -35,7 +36,7 @@ from functions.registry.models import (
 
 __all__ = [
     "AdapterAlias", "AdapterList", "AdapterVersion", "AliasMove", "ApprovalIn", "CanaryView", "DriftReports",
-    "ErasureIn",
+    "ErasureIn", "Explanation",
     "ErasureReceipt", "FeedbackIn", "FeedbackOut", "Health", "IngestRequest", "IngestResponse", "InteractionIn",
     "ProductionAdapter", "QualityOut", "RecordResult", "RetrainStarted", "ServingAdapter", "StoredDriftReport",
     "WindowStats",

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BeforeValidator, Field
 
-from functions.interactions.models import ModelName
+from functions.interactions.models import ModelName, RequestId
 
 
 def _decoded(value: object) -> object:
@@ -20,3 +20,5 @@ def _decoded(value: object) -> object:
 Decoded = BeforeValidator(_decoded)
 ModelPath = Annotated[ModelName, Decoded, Path(description="the model's name, percent-encoded where it has / or :")]
 VersionPath = Annotated[int, Field(ge=1), Decoded, Path(description="an adapter version")]
+RequestIdPath = Annotated[RequestId, Decoded, Path(description="an interaction's request_id, percent-encoded "
+                                                               "where it has / or other reserved characters")]

@@ -189,13 +189,20 @@ def select_record(record: Mapping[str, Any], where: str, config: DataConfig) -> 
 # --------------------------------------------------------------------------- PII
 
 
+def row_id(record_id: str) -> str:
+    """The id a record's row has once scrubbed: its own, or a digest of an id that holds PII (a
+    caller's request id is an identifier, not text to learn from: a stable digest keeps the split
+    and the link back to the record without copying the PII into the dataset)."""
+    if scrub_pii(record_id) == record_id:
+        return record_id
+    return "sha256:" + hashlib.sha256(record_id.encode()).hexdigest()[:24]
+
+
 def scrub_row(row: Row) -> bool:
     """Scrub PII in place; True when anything was replaced."""
     changed = False
-    if scrub_pii(row.id) != row.id:
-        # A caller's request id is an identifier, not text to learn from: a stable digest keeps
-        # the split and the link back to the record without copying the PII into the dataset.
-        row.id = "sha256:" + hashlib.sha256(row.id.encode()).hexdigest()[:24]
+    if (scrubbed := row_id(row.id)) != row.id:
+        row.id = scrubbed
         changed = True
     for key in ("prompt", "response", "reference"):
         value = getattr(row, key)

@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.common.contract import settings
 from functions.dataset import DataConfig, DataError, build_training_set
 from functions.dataset.stored import window_days, write_source
+from functions.dataset.usage import dataset_prefix, record_training_use
 from functions.gate.config import gate_config
 from functions.pipeline.artifacts import artifact_store
 from functions.pipeline.models import (
@@ -66,11 +67,12 @@ def prepare(run: PrepareDatasetInput, run_id: str) -> DatasetReady | NotEnoughDa
             return NotEnoughData(**counted, enough=False, message=f"{run.model}: {error}")
         if manifest is None:
             return NotEnoughData(**counted, enough=False, message=f"{run.model}: no interactions stored")
-        prefix = f"datasets/{run.model}/{run_id}"
+        prefix = dataset_prefix(run.model, run_id)
         golden_key = f"golden/{run.model}/golden.jsonl"
-        if not artifacts.exists(golden_key):  # frozen on the first run, reused afterwards
+        freezes_golden = not artifacts.exists(golden_key)  # frozen on the first run, reused afterwards
+        if freezes_golden:
             artifacts.upload_file(workdir / "out" / "eval.jsonl", golden_key)
-        return DatasetReady(
+        ready = DatasetReady(
             **counted,
             enough=True,
             train_uri=artifacts.upload_file(workdir / "out" / "train.jsonl", f"{prefix}/train/train.jsonl")
@@ -83,5 +85,9 @@ def prepare(run: PrepareDatasetInput, run_id: str) -> DatasetReady | NotEnoughDa
             message=f"{run.model}: dataset of {manifest.get('counts', {})} from {available} interactions"
                     f" of {len(days)} days",
         )
+        # After the uploads: a mark names a set that exists (a retry marks the same again).
+        marked = record_training_use(source, workdir / "out", run_id, golden=freezes_golden)
+        logger.info("marked the records the set used", extra={"model": run.model, "records": marked})
+        return ready
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -18,6 +18,10 @@ exceptions when a reference exists: ``off_topic`` is not penalised (overlap with
 already measures topicality, and a bare "The answer is 18." shares no word with its prompt), and
 neither is ``refusal`` when the reference refuses too (then refusing is the right answer).
 
+``explain()`` answers the same score with how it was built (``QualityBreakdown``: each term's
+weight and value, each raised flag's factor and whether it applied), from the one computation
+``score()`` runs, so an explanation can never disagree with the scorer.
+
 Every metric also appears in ``scores`` with its source: ``reference`` for the three
 reference metrics, ``heuristic`` for the rest (feedback and judge scores are added elsewhere).
 """
@@ -34,6 +38,7 @@ from functions.scoring.text import words
 
 Source = Literal["heuristic", "reference", "feedback", "judge"]
 
+Formula = Literal["answer", "free_form", "heuristic", "heuristic_unjudged"]
 # Flag names, in the order they are reported.
 FLAGS = ("empty", "truncated", "refusal", "repetition", "pii", "invalid_json", "off_topic")
 
@@ -61,6 +66,39 @@ class Score(BaseModel):
     source: Source
 
 
+class Term(BaseModel):
+    """One term of the base: ``weight x value`` (the heuristic base's constant is a term of value 1)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    weight: float
+    value: float
+
+
+class Penalty(BaseModel):
+    """A raised flag and its factor; ``applied`` is False where a reference exempts it (then ``reason``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    flag: str
+    factor: float
+    applied: bool
+    reason: str | None = None
+
+
+class QualityBreakdown(BaseModel):
+    """How ``quality`` was built: ``clip(sum of terms x product of applied factors, 0, 1)``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    formula: Formula
+    terms: list[Term]
+    base: float
+    penalties: list[Penalty]
+    quality: float
+
+
 class ScoreReport(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -76,10 +114,10 @@ class ScoreReport(BaseModel):
         return self.model_dump(mode="json")
 
 
-def _heuristic_base(relevance: float | None) -> float:
+def _heuristic_terms(relevance: float | None) -> tuple[Formula, list[tuple[str, float, float]]]:
     if relevance is None:
-        return 1.0
-    return 0.5 + 0.5 * min(1.0, relevance / RELEVANT_ENOUGH)
+        return "heuristic_unjudged", [("unjudged", 1.0, 1.0)]
+    return "heuristic", [("floor", 0.5, 1.0), ("relevance_scaled", 0.5, min(1.0, relevance / RELEVANT_ENOUGH))]
 
 
 def score(
@@ -89,6 +127,30 @@ def score(
     expected_format: str | None = None,
 ) -> ScoreReport:
     """Score one interaction (see the module docstring for how ``quality`` is built)."""
+    return _assess(prompt, output, reference, expected_format)[0]
+
+
+def explain(
+    prompt: str,
+    output: str,
+    reference: str | None = None,
+    expected_format: str | None = None,
+) -> tuple[ScoreReport, QualityBreakdown]:
+    """The score and how its quality was built, from the same computation as ``score``."""
+    report, formula, terms, base, exempt = _assess(prompt, output, reference, expected_format)
+    penalties = [Penalty(flag=flag, factor=PENALTIES[flag], applied=flag not in exempt, reason=exempt.get(flag))
+                 for flag in report.flags]
+    return report, QualityBreakdown(formula=formula, terms=[Term(name=n, weight=w, value=v) for n, w, v in terms],
+                                    base=base, penalties=penalties, quality=report.quality)
+
+
+def _assess(
+    prompt: str,
+    output: str,
+    reference: str | None,
+    expected_format: str | None,
+) -> tuple[ScoreReport, Formula, list[tuple[str, float, float]], float, dict[str, str]]:
+    """(report, formula, base terms, base, flags exempt from their penalty with why)."""
     output = output or ""
     wants_json = (expected_format or "").lower() == "json"
     tokens = words(output)
@@ -127,27 +189,32 @@ def score(
         scores.append(Score(name="json_valid", value=json_valid, source="heuristic"))
 
     em = f1 = rl = None
-    penalised = set(flags)
+    exempt: dict[str, str] = {}
     if reference is not None:
         # Each text is tokenised once; every metric reads the same word lists.
         ref_answer, em, f1, rl = reference_metrics(output, reference, tokens, words(reference))
+        formula: Formula = "free_form" if ref_answer is None else "answer"
         weights = FREE_FORM_WEIGHTS if ref_answer is None else ANSWER_WEIGHTS
-        base = weights["exact_match"] * em + weights["token_f1"] * f1 + weights["rouge_l"] * rl
+        terms = [(name, weights[name], float(value)) for name, value in
+                 (("exact_match", em), ("token_f1", f1), ("rouge_l", rl))]
         scores += [
             Score(name="exact_match", value=em, source="reference"),
             Score(name="token_f1", value=f1, source="reference"),
             Score(name="rouge_l", value=rl, source="reference"),
         ]
-        penalised.discard("off_topic")
-        if "refusal" in penalised and h.is_refusal(reference):
-            penalised.discard("refusal")
+        if raised["off_topic"]:
+            exempt["off_topic"] = "a reference exists: overlap with it already measures topicality"
+        if raised["refusal"] and h.is_refusal(reference):
+            exempt["refusal"] = "the reference refuses too: refusing is the right answer"
     else:
-        base = _heuristic_base(relevance)
+        formula, terms = _heuristic_terms(relevance)
 
+    base = sum(weight * value for _name, weight, value in terms)
     quality = base
-    for name in penalised:
-        quality *= PENALTIES[name]
-    return ScoreReport(
+    for name in flags:
+        if name not in exempt:
+            quality *= PENALTIES[name]
+    report = ScoreReport(
         exact_match=em,
         token_f1=f1,
         rouge_l=rl,
@@ -155,3 +222,4 @@ def score(
         flags=flags,
         scores=scores,
     )
+    return report, formula, terms, base, exempt

@@ -19,6 +19,7 @@ ROUTES = {
     "POST /v1/models/{model}/adapters/{version}/promote", "POST /v1/models/{model}/rollback",
     "POST /v1/models/{model}/retrain", "POST /v1/models/{model}/approvals/{version}",
     "GET /v1/models/{model}/adapters/serving", "GET /v1/models/{model}/canary", "POST /v1/models/{model}/canary/abort",
+    "GET /v1/interactions/{request_id}/explanation",
 }
 MONITORED = "support-bot"  # the model the stack's scheduled check watches by default
 
@@ -90,7 +91,10 @@ def test_the_answers_of_every_route_validate_against_the_document(local) -> None
     assert set(check["drift"]) == {"prompt", "output"}, check
     reports = call("GET /v1/models/{model}/drift", f"{model}/drift")["reports"]
     assert set(reports) == {"prompt", "output"} and all(r["tests"] for r in reports.values())
+    explanation = "GET /v1/interactions/{request_id}/explanation"
+    call(explanation, f"/v1/interactions/{quote(records[1]['request_id'], safe='')}/explanation")
     call("POST /v1/erasures", body={"user_id": "alice"})
+    call(explanation, f"/v1/interactions/{quote(records[0]['request_id'], safe='')}/explanation", status=404)
 
     call("GET /v1/models/{model}/adapters", f"{model}/adapters", status=404)
     with local.environment("Register"):
@@ -144,7 +148,7 @@ def test_a_method_a_documented_path_lacks_is_a_405_naming_the_ones_it_has(local)
     spec = document(local)
     paths = {path: sorted(m.upper() for m in item) for path, item in spec["paths"].items()}
     for path, methods in {**paths, "/v1/openapi.json": ["GET"]}.items():
-        raw = path.replace("{model}", "org%2Fbot").replace("{version}", "3")
+        raw = path.replace("{model}", "org%2Fbot").replace("{version}", "3").replace("{request_id}", "a%2Fb")
         response = local.api("DELETE", raw)
         assert response.status == 405 and response.headers["Allow"] == ", ".join(methods), (path, response.body)
         assert_documented(spec, "GET /v1/health", response)  # the error format every 4xx has
