@@ -75,6 +75,20 @@ def _print_report(report, console) -> None:
         shares = (f"{c.share_baseline:.1%}", f"{c.share_current:.1%}", f"{c.delta:+.1%}")
         clusters.add_row(str(c.cluster), *shares, examples)
     console.print(clusters)
+    _print_effects(report, console)
+
+
+def _print_effects(report, console) -> None:
+    """The effect sizes beside the decision, and the decay's split when the records had qualities."""
+    if d := report.divergences:
+        sizes = ", ".join(f"{r.name} {r.psi:.3f} ({r.size})" for r in d.psi)
+        console.print(f"Effect sizes ({d.note}): topic clusters KL(current‖baseline) = {d.cluster_kl:.4f}, "
+                      f"JS = {d.cluster_js:.4f} {d.unit}; PSI {sizes}", highlight=False)
+    if split := report.decay_decomposition:
+        shares = "" if split.mix_share is None else f" ({split.mix_share:.0%} / {split.within_share:.0%})"
+        console.print(f"Quality decay ΔM = {split.delta:+.4f} = mix (prompt topics moving, data drift) "
+                      f"{split.mix:+.4f} + within (quality within a topic, concept drift) {split.within:+.4f}"
+                      f"{shares}; scored records {split.n_baseline} vs {split.n_current}", highlight=False)
 
 
 def drift(
@@ -102,6 +116,7 @@ def drift(
         default_embedder,
         detect_drift,
     )
+    from functions.drift.decomposition import decompose_records
 
     err = Console(stderr=True)
     try:
@@ -109,15 +124,19 @@ def drift(
         windows = [
             sample_records(load_records(path, field.value, MIN_SAMPLES), sample, rng) for path in (baseline, current)
         ]
+        embedder = default_embedder(embedding_cache(), model_dir=embedding_model())
         with err.status(f"Embedding {sum(map(len, windows))} {field.value}s and testing ..."):
             report = detect_drift(
                 *windows,
                 field=field.value,
-                embedder=default_embedder(embedding_cache(), model_dir=embedding_model()),
+                embedder=embedder,
                 alpha=alpha,
                 n_permutations=permutations,
                 seed=seed,
             )
+            # Over the prompts' topics whatever the field: the prompt mix moving is what data drift means.
+            split = decompose_records(*windows, embedder, seed=seed)
+        report = report.model_copy(update={"decay_decomposition": split})
     except (InputError, DriftInputError) as error:
         err.print(f"[red]error:[/] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(USAGE_ERROR) from None

@@ -10,6 +10,7 @@ from typing import Any
 
 from driftgate.report.canary import canary_section
 from driftgate.report.charts import drift_alpha, gate_chart, pvalue_chart, quality_chart
+from driftgate.report.effects import effects
 from driftgate.report.markup import (
     Html,
     badge,
@@ -166,7 +167,8 @@ def _clusters(check: dict[str, Any]) -> Html:
                             numeric=(2, 3, 4, 5), class_="compact")) if tests else Html("")
     return Html(heading + table(["cluster", "share: baseline / current", "change", "example texts"], rows,
                                 numeric=(0, 2),
-                                caption="Baseline topic clusters, largest change in share first") + tests_table)
+                                caption="Baseline topic clusters, largest change in share first") + tests_table
+                + effects(report))
 
 
 def _drift(data: dict[str, Any]) -> Html:

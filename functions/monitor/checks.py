@@ -32,6 +32,7 @@ from functions.drift import (
     quality_decay,
     window_from_records,
 )
+from functions.drift.decomposition import with_decomposition
 from functions.drift.report import Field
 from functions.interactions import shards
 from functions.interactions.sample import stored_sample
@@ -52,6 +53,8 @@ class CheckResult(BaseModel):
     n: int = 0
     decay: dict[str, Any] | None = None
     drift: dict[str, dict[str, Any]] = {}
+    # ΔM split into the prompt mix moving and quality falling within a topic (the prompt report's).
+    decay_decomposition: dict[str, Any] | None = None
     reasons: list[str] = []
     execution_arn: str | None = None
     detail: str = ""
@@ -83,7 +86,10 @@ def drift_report(repos: Repositories, model: str, base_records: list[dict[str, A
     name = cast(Field, field)
     baseline = window_from_records(base_records, name, StoredBaseline(embedder, repos.s3, model, field))
     current = window_from_records(current_records, name, embedder)
-    return compare_windows(baseline, current, name, alpha=alpha, embedder_name=embedder.name)
+    report = compare_windows(baseline, current, name, alpha=alpha, embedder_name=embedder.name)
+    if name == "prompt":  # the decay splits over the prompts' topics: their mix moving is data drift
+        report = with_decomposition(report, baseline, current, base_records, current_records)
+    return report
 
 
 def check_model(model: str, embedder: Embedder | None = None) -> CheckResult:
@@ -131,6 +137,7 @@ def check_model(model: str, embedder: Embedder | None = None) -> CheckResult:
                          "field": field, "checked_at": utc_now(), "report": result.drift[field]})
         if report.drift:
             reasons.append(f"{field} drift: p = {report.p_value:.4g} < {alpha / len(FIELDS):.3g}")
+    result.decay_decomposition = result.drift.get("prompt", {}).get("decay_decomposition")
     result.reasons = reasons
     if not reasons:
         return result

@@ -45,6 +45,37 @@ def test_json_last_line_is_the_report(app, prompt_files, embedder):
     assert report["field"] == "prompt" and report["n_baseline"] == report["n_current"] == 50
     assert isinstance(report["drift"], bool) and 0 < report["p_value"] <= 1
     assert report["clusters"][0]["examples"]
+    assert report["divergences"]["kind"] == "effect-sizes" and report["divergences"]["psi"]
+    assert report["decay_decomposition"] is None  # these records carry no quality
+
+
+@pytest.mark.slow
+def test_json_splits_the_decay_when_records_carry_a_quality(app, tmp_path, embedder):
+    # Mixtral's answers (baseline) and alpaca-7b's (current) to the detector tests' prompt windows,
+    # scored against GPT-4-turbo's: the split is over those prompts' topics, for either field.
+    from functions.scoring import score
+    from tests.drift.conftest import MIXTRAL, index, load
+
+    def answered(records, generator):
+        rows = [load(generator)[index(r)] for r in records[:40]]
+        return [{**row, "scores": {"quality": score(row["prompt"], row["output"], row["reference"]).quality}}
+                for row in rows]
+
+    baseline, current = prompt_windows(100)
+    files = [write(tmp_path / "b.jsonl", answered(baseline, MIXTRAL)), write(tmp_path / "c.jsonl",
+                                                                             answered(current, "alpaca-7b"))]
+    result = CliRunner().invoke(app, ["drift", *files, "--field", "prompt", "--json", "--permutations", "19"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    split = report["decay_decomposition"]
+    assert split["n_baseline"] == split["n_current"] == 40 and split["unscored_current"] == 0
+    assert split["delta"] > 0.05 and split["mix"] + split["within"] == pytest.approx(split["delta"])
+    # For the prompt field its topics are the report's own clusters (same embeddings, k and seed).
+    assert len(split["clusters"]) == len(report["clusters"])
+    shares = {c["cluster"]: c["share_baseline"] for c in report["clusters"]}
+    assert all(c["weight_baseline"] == pytest.approx(shares[c["cluster"]]) for c in split["clusters"])
+    text = CliRunner().invoke(app, ["drift", *files, "--field", "prompt", "--permutations", "19"])
+    assert "Quality decay ΔM" in text.stdout and "Effect sizes" in text.stdout
 
 
 @pytest.mark.slow

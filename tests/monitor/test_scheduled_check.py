@@ -60,6 +60,14 @@ def test_decay_without_drift_starts_a_run_on_the_decay_trigger(stack, synthesize
     # output report flags its quality descriptor, the same decay seen per record.)
     assert check["drift"]["prompt"]["drift"] is False
     reports = stack.api("GET", f"/v1/models/{MODEL}/drift").json()["reports"]
+    # Split over the prompts' topics, the decay is concept drift: the same kind of questions, answered
+    # worse. The check's result and the stored prompt report (GET /drift) carry the same split.
+    split = check["decay_decomposition"]
+    assert split["delta"] > 0.5 and split["within_share"] > 0.95, split
+    assert split["mix"] + split["within"] == pytest.approx(split["delta"])
+    assert reports["prompt"]["decay_decomposition"]["within"] == pytest.approx(split["within"])
+    # Beside each decision, its effect sizes: the same kind of questions, so the topic mix barely moved.
+    assert reports["prompt"]["divergences"]["cluster_js"] < 0.05 and reports["output"]["divergences"]["psi"]
     assert [t["name"] for t in reports["output"]["tests"] if t["moved"]] in ([], ["quality"])
     result = stack.wait(check["execution_arn"])
     assert result.status == "SUCCEEDED" and result.output["reason"] == "quality_decay"

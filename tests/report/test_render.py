@@ -133,3 +133,32 @@ def test_log_axis_and_time_domain() -> None:
     assert log_axis([0.5], "p").ticks == [0.01, 0.1, 1.0]
     lo, hi = time_domain([1_000_000.0])
     assert hi - lo == 24 * 3600
+
+
+@pytest.mark.slow
+def test_a_check_shows_its_effect_sizes_and_decay_split(state) -> None:
+    # A real check's prompt report: Mixtral's answers (baseline) and alpaca-7b's (current) to
+    # AlpacaEval prompts, scored against GPT-4-turbo's, with the split and divergences it computes.
+    from driftgate.paths import embedding_cache, embedding_model
+    from functions.drift import default_embedder, detect_drift
+    from functions.drift.decomposition import decompose_records
+    from functions.scoring import score
+    from tests.drift.conftest import MIXTRAL, load
+
+    def scored(generator: str, indices: range) -> list[dict]:
+        rows = [load(generator)[i] for i in indices]
+        return [{**r, "scores": {"quality": score(r["prompt"], r["output"], r["reference"]).quality}} for r in rows]
+
+    baseline, current = scored(MIXTRAL, range(0, 300, 10)), scored("alpaca-7b", range(5, 305, 10))
+    embedder = default_embedder(embedding_cache(), model_dir=embedding_model())
+    report = detect_drift(baseline, current, "prompt", embedder=embedder, n_permutations=19)
+    report = report.model_copy(update={"decay_decomposition": decompose_records(baseline, current, embedder)})
+    state.put({"pk": "MODEL#m", "sk": "DRIFT#2026-11-21T00:00:00+00:00#prompt",
+               "report": report.model_dump_json()})
+    html = render_report(collect_report_data(state, "m"))
+    split, effects = report.decay_decomposition, report.divergences
+    assert "Quality decay, concept vs data drift" in html and "Effect sizes" in html
+    assert f"ΔM = +{split.delta:.4f}" in html and f"within +{split.within:.4f}" in html
+    assert f"Jensen–Shannon = {effects.cluster_js:.4f} nats" in html
+    top = split.clusters[0]
+    assert top.examples[0][:40].replace("'", "&#x27;").replace('"', "&quot;") in html
