@@ -54,6 +54,14 @@ class Settings:
         "max_new_tokens": "256", "batch_size": "8"})
     gate: dict[str, float | str] = field(default_factory=lambda: {
         "min_gain": 0.0, "golden_loss_margin": 0.05, "refusal_margin": 0.02, "pii_margin": 0.0})
+    # When the scheduled check retrains (functions/monitor/policy.py): "threshold" (drift or ΔM breach),
+    # "periodic" (every retrain_every_days, whatever the drift) or "both". Cooldown and single-flight hold for all.
+    retrain_policy: Literal["threshold", "periodic", "both"] = _HANDLER_DEFAULTS["retrain_policy"]
+    retrain_every_days: int = _HANDLER_DEFAULTS["retrain_every_days"]
+    # Continual learning: the challenger's LoRA starts from the production adapter (when there is one)
+    # and trains on the new data plus replay_fraction of replayed baseline records (README, "Warm start").
+    warm_start: bool = False
+    replay_fraction: float = _HANDLER_DEFAULTS["replay_fraction"]
     min_training_quality: float = _HANDLER_DEFAULTS["min_training_quality"]
     use_spot_training: bool = True
     min_training_records: int = _HANDLER_DEFAULTS["min_training_records"]
@@ -93,7 +101,20 @@ class Settings:
             raise ValueError(f"driftgate:dataset_window_days must be >= 1, got {self.dataset_window_days}")
         if not 1 <= self.ingest_shards <= 64:
             raise ValueError(f"driftgate:ingest_shards must be in 1..64, got {self.ingest_shards}")
+        self._check_retraining()
         self._check_canary()
+
+    def _check_retraining(self) -> None:
+        if self.retrain_policy not in ("threshold", "periodic", "both"):
+            raise ValueError("driftgate:retrain_policy must be 'threshold', 'periodic' or 'both', "
+                             f"got {self.retrain_policy!r}")
+        # A day at least (the check runs hourly by default); a year at most, beyond which a model
+        # is better retrained on a breach alone.
+        if not 1 <= self.retrain_every_days <= 365:
+            raise ValueError(f"driftgate:retrain_every_days must be in 1..365, got {self.retrain_every_days}")
+        # At 0.9 the new data would be a tenth of the set: more replay stops being continual learning.
+        if not 0 <= self.replay_fraction <= 0.9:
+            raise ValueError(f"driftgate:replay_fraction must be in [0, 0.9], got {self.replay_fraction}")
 
     def _check_canary(self) -> None:
         if self.rollout not in ("canary", "direct"):

@@ -113,7 +113,8 @@ class DriftgateStack(Stack):
             timeout=Duration.minutes(10), memory_size=3008,
             environment={**with_machine, **HandlerSettings.environment(
                 monitored_models=settings.monitored_models, embedding_cache_dir="/tmp/embeddings",
-                embedding_model_dir=EMBEDDING_MODEL_DIR)},
+                embedding_model_dir=EMBEDDING_MODEL_DIR, retrain_policy=settings.retrain_policy,
+                retrain_every_days=settings.retrain_every_days)},
         )
         self.api = Api(
             self, "Api", handler=self.api_function.function,

@@ -107,6 +107,13 @@ class Settings:
     canary_max_hours = Variable("CANARY_MAX_HOURS", float, 168.0)
     # The share of units (users, sessions) the staging adapter serves while its canary runs.
     canary_share = Variable("CANARY_SHARE", float, 0.1)
+    # When the scheduled check starts a retrain (functions/monitor/policy.py): "threshold" (a breach),
+    # "periodic" (every RETRAIN_EVERY_DAYS, whatever the drift) or "both".
+    retrain_policy = Variable("RETRAIN_POLICY", str, "threshold")
+    retrain_every_days = Variable("RETRAIN_EVERY_DAYS", int, 7)
+    # The share of a training set that PrepareDataset fills with replayed baseline records
+    # (functions/dataset/replay.py); the stack sets 0 unless warm start is on.
+    replay_fraction = Variable("REPLAY_FRACTION", float, 0.2)
 
     @classmethod
     def variables(cls) -> dict[str, Variable[Any]]:

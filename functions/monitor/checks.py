@@ -37,6 +37,7 @@ from functions.drift.report import Field
 from functions.interactions import shards
 from functions.interactions.sample import stored_sample
 from functions.monitor.baseline_vectors import StoredBaseline
+from functions.monitor.policy import retrain_decision
 from functions.monitor.trigger import start_retrain
 
 FIELDS = ("prompt", "output")  # a plain literal: tests/infra/test_monitoring.py reads it
@@ -57,6 +58,7 @@ class CheckResult(BaseModel):
     decay_decomposition: dict[str, Any] | None = None
     reasons: list[str] = []
     execution_arn: str | None = None
+    policy: Literal["threshold", "periodic"] | None = None  # the retrain policy that started (or asked for) a run
     detail: str = ""
 
 
@@ -138,11 +140,13 @@ def check_model(model: str, embedder: Embedder | None = None) -> CheckResult:
         if report.drift:
             reasons.append(f"{field} drift: p = {report.p_value:.4g} < {alpha / len(FIELDS):.3g}")
     result.decay_decomposition = result.drift.get("prompt", {}).get("decay_decomposition")
-    result.reasons = reasons
-    if not reasons:
+    breach = ("quality_decay" if delta > threshold else "drift") if reasons else None
+    decision = retrain_decision(repos, model, baseline, breach)  # the retrain policy's call
+    result.reasons = reasons + ([decision.reason] if decision and decision.reason else [])
+    if decision is None:
         return result
-    trigger = "quality_decay" if delta > threshold else "drift"
-    summary = {"window": window["start"], "reasons": reasons, "delta": result.delta,
+    result.policy, trigger = decision.policy, decision.trigger
+    summary = {"window": window["start"], "reasons": result.reasons, "policy": decision.policy, "delta": result.delta,
                "baseline_quality": result.baseline_quality, "current_quality": result.current_quality,
                "p_values": {f: r.get("p_value") for f, r in result.drift.items()}}
     try:
