@@ -4,6 +4,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -16,6 +17,9 @@ from infra import training_image
 PREFIX = "driftgate:"
 # Settings the handlers also read: one default, the handlers' (functions/common/contract.py).
 _HANDLER_DEFAULTS = HandlerSettings.defaults()
+# Settings that no longer exist, with what replaced them: set, they fail the synth rather than
+# being ignored (a retention someone chose must not silently become another).
+RETIRED = {"raw_retention_days": "raw_text_retention_days"}
 MAX_CANARY_LOOKS = 2000  # a canary's loop within Step Functions' 25,000 history events per execution
 
 
@@ -69,7 +73,10 @@ class Settings:
     reservoir_size: int = _HANDLER_DEFAULTS["reservoir_size"]  # sampled interactions per window
     # Partitions per model window for ingest's aggregates and sample; raise it only (see the README).
     ingest_shards: int = _HANDLER_DEFAULTS["ingest_shards"]
-    raw_retention_days: int = 365
+    # Days the raw interactions (their prompts, outputs and references: the raw/ objects) are kept; at
+    # least dataset_window_days and the drift window, which read them. Scores, flags, metadata and
+    # window aggregates are kept without it (README, "Data minimisation").
+    raw_text_retention_days: int = 45
     api_rate_limit: int = 50
     api_burst_limit: int = 100
     notification_email: str = ""
@@ -99,6 +106,7 @@ class Settings:
             raise ValueError("driftgate:min_window_samples >= 2, window_hours >= 1, cooldown_hours >= 0")
         if self.dataset_window_days < 1:
             raise ValueError(f"driftgate:dataset_window_days must be >= 1, got {self.dataset_window_days}")
+        self._check_text_retention()
         if not 1 <= self.ingest_shards <= 64:
             raise ValueError(f"driftgate:ingest_shards must be in 1..64, got {self.ingest_shards}")
         self._check_retraining()
@@ -134,9 +142,23 @@ class Settings:
                              f"{self.canary_wait_seconds} is {looks:.0f} looks, more than the {MAX_CANARY_LOOKS} "
                              "an execution's history holds: wait longer between looks")
 
+    def _check_text_retention(self) -> None:
+        # PrepareDataset reads the newest dataset_window_days of raw objects, and the drift check a
+        # window's sample while the window is the newest: each must still find its texts. S3 counts
+        # an expiration from the object's creation, rounded up to the next midnight UTC.
+        needed = max(self.dataset_window_days, math.ceil(self.window_hours / 24))
+        if self.raw_text_retention_days < needed:
+            raise ValueError(f"driftgate:raw_text_retention_days must be at least dataset_window_days "
+                             f"({self.dataset_window_days}) and the drift window in days (window_hours "
+                             f"{self.window_hours} → {math.ceil(self.window_hours / 24)}): the dataset and the drift "
+                             f"check read those texts; got {self.raw_text_retention_days}")
+
     @classmethod
     def from_node(cls, node: Node) -> Settings:
         """Read each field from context; ``-c`` values arrive as strings, so they are coerced."""
+        for old, new in RETIRED.items():
+            if node.try_get_context(PREFIX + old) is not None:
+                raise ValueError(f"{PREFIX}{old} is retired: set {PREFIX}{new} instead (README, settings)")
         values: dict[str, Any] = {}
         for setting in fields(cls):
             raw = node.try_get_context(PREFIX + setting.name)

@@ -20,6 +20,7 @@ from infra.components.pipeline import RetrainPipeline
 from infra.components.schedule import DriftSchedule
 from infra.components.storage import Storage
 from infra.components.training import TrainingJobs
+from infra.components.user_id_key import UserIdKey
 from infra.nag import add_suppressions
 from infra.settings import Settings
 
@@ -47,8 +48,9 @@ class DriftgateStack(Stack):
         manual = settings.approval_mode == "manual"
         canary = settings.rollout == "canary"
 
-        self.storage = Storage(self, "Storage", raw_retention_days=settings.raw_retention_days)
+        self.storage = Storage(self, "Storage", raw_text_retention_days=settings.raw_text_retention_days)
         storage = self.storage
+        self.user_id_key = UserIdKey(self, "UserIdKey", key=storage.key)
         self.notifications = Notifications(self, "Notifications", key=storage.key, email=settings.notification_email)
         layer = DependenciesLayer(self, "Dependencies").layer
         # Names and formats come from the handlers' contract: a misspelt setting fails here.
@@ -104,7 +106,9 @@ class DriftgateStack(Stack):
 
         self.api_function = HandlerFunction(
             self, "ApiHandler", handler="functions.api.app.lambda_handler", layer=layer,
-            description="driftgate REST API", timeout=Duration.seconds(29), memory_size=1024, environment=with_machine,
+            description="driftgate REST API", timeout=Duration.seconds(29), memory_size=1024,
+            environment={**with_machine, **HandlerSettings.environment(
+                user_id_key_secret=self.user_id_key.secret.secret_arn)},
         )
         self.drift_check = HandlerFunction(
             self, "DriftCheck", handler="functions.monitor.drift_check.lambda_handler", layer=layer,
@@ -165,6 +169,10 @@ class DriftgateStack(Stack):
         # Erasure (and ingest's merge of a retried batch) read, rewrite and delete raw objects; the
         # raw bucket is unversioned, so DeleteObject alone (not grant_delete's DeleteObject*).
         storage.raw_bucket.grant_read(api, "raw/*")
+        # Erasure rewrites the frozen baselines' copies of their samples' lines too.
+        storage.raw_bucket.grant_read(api, f"{BASELINE_EMBEDDINGS_PREFIX}*")
+        # The end-user id HMAC key: ingest hashes with it, erasure too. No other function reads it.
+        self.user_id_key.secret.grant_read(api)
         # It also deletes the baseline embeddings made from the user's texts.
         api.add_to_role_policy(iam.PolicyStatement(actions=["s3:DeleteObject"], resources=[
             storage.raw_bucket.arn_for_objects("raw/*"),

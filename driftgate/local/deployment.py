@@ -28,6 +28,7 @@ from driftgate.local.faults import Faults
 from driftgate.local.iam import Identities
 from driftgate.local.intrinsics import Resolver, UnresolvedReference
 from driftgate.local.sagemaker import LocalSageMaker
+from driftgate.local.secrets import create_secret
 from driftgate.local.template import synthesize
 from driftgate.paths import embedding_cache, embedding_model
 from functions.common.contract import Settings as HandlerSettings
@@ -104,6 +105,8 @@ class LocalDeployment:
             "AWS::Lambda::Function": self._function,
             "AWS::StepFunctions::StateMachine": self._state_machine,
             "AWS::Events::Rule": self._rule,
+            "AWS::SecretsManager::Secret": lambda lid, props: self._set(lid, create_secret(
+                REGION, self._name(lid, 256), props)),
         }
         pending = {lid: r for lid, r in self.template["Resources"].items() if r["Type"] in creators}
         # Create in dependency order by retrying what still references something not created.

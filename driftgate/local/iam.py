@@ -257,6 +257,9 @@ def request_checks(service: str, operation: str, response: Any, *, account: str,
         target = body.get("stateMachineArn") or body.get("executionArn")
         # Task tokens carry no ARN the local mode can read: SendTask* is checked by action.
         return [Check(f"states:{operation}", target)] if target else []
+    if service == "secretsmanager" and operation in ("GetSecretValue", "DescribeSecret"):
+        secret = _json_body(response).get("SecretId", "")  # the handlers name secrets by ARN
+        return [Check(f"secretsmanager:{operation}", secret)] if secret.startswith("arn:") else []
     if service == "sagemaker" and operation in ("CreateTrainingJob", "DescribeTrainingJob", "StopTrainingJob"):
         body = _json_body(response)
         checks = [Check(f"sagemaker:{operation}", f"{arn}:training-job/{body['TrainingJobName'].lower()}")]

@@ -107,6 +107,9 @@ class Settings:
     canary_max_hours = Variable("CANARY_MAX_HOURS", float, 168.0)
     # The share of units (users, sessions) the staging adapter serves while its canary runs.
     canary_share = Variable("CANARY_SHARE", float, 0.1)
+    # The Secrets Manager secret (ARN) whose value keys the HMAC of end-user ids
+    # (functions/interactions/pseudonyms.py); only the API function is given it.
+    user_id_key_secret = Variable("USER_ID_KEY_SECRET", str)
     # When the scheduled check starts a retrain (functions/monitor/policy.py): "threshold" (a breach),
     # "periodic" (every RETRAIN_EVERY_DAYS, whatever the drift) or "both".
     retrain_policy = Variable("RETRAIN_POLICY", str, "threshold")
@@ -208,6 +211,12 @@ def baseline_index_sk(model: str) -> str:
 def baseline_embeddings_key(model: str, field: str) -> str:
     # Quoted: model names may hold "/" (one path segment per model, none shared).
     return f"{BASELINE_EMBEDDINGS_PREFIX}{quote(model, safe='')}/{field}.npy"
+
+
+def baseline_records_key(model: str) -> str:
+    """The frozen baseline sample's raw lines (texts the drift check compares against), copied out
+    of ``raw/`` so they outlive its text retention; beside the baseline's embeddings."""
+    return f"{BASELINE_EMBEDDINGS_PREFIX}{quote(model, safe='')}/records.jsonl"
 
 
 def window_sk(start: str) -> str:

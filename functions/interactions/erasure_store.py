@@ -2,6 +2,7 @@
 drift reports in the state table, and tombstones."""
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,12 +30,13 @@ class UserRecord:
     raw_key: str
     model: str
     window: str
+    user_id: str  # as the item stores it: the keyed hash, or the raw id of a record stored before hashing
 
 
-def is_users(line: Line, user_id: str, request_ids: set[str]) -> bool:
-    """The user's line: by request id, or by the user id it carries (a copy no item points to)."""
+def is_users(line: Line, user_ids: Collection[str], request_ids: set[str]) -> bool:
+    """The user's line: by request id, or by a form of the user id it carries (a copy no item points to)."""
     user = (line.get("metadata") or {}).get(USER_ID_KEY)
-    return line.get("request_id") in request_ids or (user is not None and str(user) == user_id)
+    return line.get("request_id") in request_ids or (user is not None and str(user) in user_ids)
 
 
 def _normalized(text: str) -> str:
@@ -57,33 +59,37 @@ class ErasureStore:
         self.state_table = state_table
         self.samples = SampleItems(dynamodb, state_table)
 
-    def records_of(self, user_id: str) -> list[UserRecord]:
-        """The user's live interactions (tombstones carry no user id, so the sparse index drops them)."""
-        request: dict[str, Any] = {
-            "TableName": self.interactions_table, "IndexName": self.user_index,
-            "KeyConditionExpression": "user_id = :u", "ExpressionAttributeValues": {":u": {"S": user_id}},
-        }
+    def records_of(self, user_ids: Collection[str]) -> list[UserRecord]:
+        """The user's live interactions under any of the id's stored forms (tombstones carry no
+        user id, so the sparse index drops them)."""
         records = []
-        while True:
-            page = self.dynamodb.query(**request)
-            records += [UserRecord(request_id=i["request_id"]["S"], raw_key=i["raw_key"]["S"], model=i["model"]["S"],
-                                   window=i["window"]["S"]) for i in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return records
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for user_id in dict.fromkeys(user_ids):
+            request: dict[str, Any] = {
+                "TableName": self.interactions_table, "IndexName": self.user_index,
+                "KeyConditionExpression": "user_id = :u", "ExpressionAttributeValues": {":u": {"S": user_id}},
+            }
+            while True:
+                page = self.dynamodb.query(**request)
+                records += [UserRecord(request_id=i["request_id"]["S"], raw_key=i["raw_key"]["S"],
+                                       model=i["model"]["S"], window=i["window"]["S"], user_id=user_id)
+                            for i in page.get("Items", [])]
+                if "LastEvaluatedKey" not in page:
+                    break
+                request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return records
 
-    def texts(self, keys: set[str], user_id: str, request_ids: set[str]) -> set[str]:
+    def texts(self, keys: set[str], user_ids: Collection[str], request_ids: set[str]) -> set[str]:
         """The user's texts in these raw objects, whitespace-collapsed (as drift examples are)."""
         found: set[str] = set()
         for key in sorted(keys):
             lines, _etag = self.raw.read(key)
-            found |= {_normalized(line[f]) for line in lines if is_users(line, user_id, request_ids)
+            found |= {_normalized(line[f]) for line in lines if is_users(line, user_ids, request_ids)
                       for f in TEXT_FIELDS if isinstance(line.get(f), str) and line[f].strip()}
         return found
 
-    def erase_raw(self, key: str, user_id: str, request_ids: set[str]) -> tuple[int, bool, bool]:
-        """(lines removed, rewritten, deleted) for one raw object."""
-        edit = self.raw.edit(key, lambda lines: [line for line in lines if not is_users(line, user_id, request_ids)])
+    def erase_raw(self, key: str, user_ids: Collection[str], request_ids: set[str]) -> tuple[int, bool, bool]:
+        """(lines removed, rewritten, deleted) for one raw object (or the baseline's copy of its lines)."""
+        edit = self.raw.edit(key, lambda lines: [line for line in lines if not is_users(line, user_ids, request_ids)])
         removed = len(edit.before) - len(edit.after)
         return removed, edit.changed and not edit.deleted, edit.deleted
 

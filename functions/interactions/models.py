@@ -136,5 +136,6 @@ class ErasureReceipt(BaseModel):
     reservoir_samples_removed: int
     drift_examples_removed: int
     baseline_vectors_cleared: int = Field(description="models whose stored baseline embeddings were deleted")
+    baseline_texts_removed: int = Field(description="lines of the frozen baselines' copies of their samples' texts")
     golden_rows_removed: int = Field(description="rows of the frozen golden sets (evaluation data)")
     old_versions_deleted: int = Field(description="older versions of rewritten golden objects (versioned bucket)")

@@ -8,8 +8,6 @@ once (``baseline_vectors``), so a check embeds only the current window. A breach
 retrain pipeline through the model's trigger (one run at a time, cooldown)."""
 from __future__ import annotations
 
-import json
-from collections import defaultdict
 from typing import Any, Literal, cast
 
 from pydantic import BaseModel
@@ -37,6 +35,7 @@ from functions.drift.report import Field
 from functions.interactions import shards
 from functions.interactions.sample import stored_sample
 from functions.monitor.baseline_vectors import StoredBaseline
+from functions.monitor.sample_texts import baseline_texts, window_texts
 from functions.monitor.policy import retrain_decision
 from functions.monitor.trigger import start_retrain
 
@@ -54,24 +53,14 @@ class CheckResult(BaseModel):
     n: int = 0
     decay: dict[str, Any] | None = None
     drift: dict[str, dict[str, Any]] = {}
+    # Sampled records whose raw text had expired (raw_text_retention_days), left out of the comparison.
+    texts_expired: dict[Literal["baseline", "current"], int] = {}
     # ΔM split into the prompt mix moving and quality falling within a topic (the prompt report's).
     decay_decomposition: dict[str, Any] | None = None
     reasons: list[str] = []
     execution_arn: str | None = None
     policy: Literal["threshold", "periodic"] | None = None  # the retrain policy that started (or asked for) a run
     detail: str = ""
-
-
-def sampled_records(repos: Repositories, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The raw interactions a sample's entries point to, read from their S3 objects."""
-    wanted: dict[str, set[str]] = defaultdict(set)
-    for item in entries:
-        wanted[item["raw_key"]].add(item["request_id"])
-    records = []
-    for key, ids in wanted.items():
-        body = repos.s3.get_object(Bucket=settings.raw_bucket, Key=key)["Body"].read().decode()
-        records += [r for r in map(json.loads, body.splitlines()) if r["request_id"] in ids]
-    return records
 
 
 def _quality(records: list[dict[str, Any]]) -> list[float]:
@@ -116,8 +105,10 @@ def check_model(model: str, embedder: Embedder | None = None) -> CheckResult:
         return result.model_copy(update={"status": "insufficient-samples"})
 
     base_sample = repos.state.get(pk, BASELINE_RESERVOIR_SK)
-    base_records = sampled_records(repos, stored_sample(base_sample).entries if base_sample else [])
-    current_records = sampled_records(repos, shards.sample_index().window_sample(model, window["start"]).entries)
+    base = baseline_texts(repos, model, stored_sample(base_sample).entries if base_sample else [])
+    current = window_texts(repos, shards.sample_index().window_sample(model, window["start"]).entries)
+    base_records, current_records = base.records, current.records
+    result.texts_expired = {"baseline": base.expired, "current": current.expired}
     threshold = settings.quality_decay_threshold
     alpha = settings.drift_alpha
     decay = quality_decay(_quality(base_records), _quality(current_records), threshold=threshold,

@@ -41,11 +41,13 @@ class ArtifactStore:
                       for page in paginator.paginate(Bucket=self.raw_bucket, Prefix=prefix, Delimiter="/")
                       for common in page.get("CommonPrefixes", []))
 
-    def raw_records(self, model: str, days: Sequence[str] | None = None, *,
-                    readers: int = RAW_READERS) -> Iterator[dict[str, Any]]:
+    def raw_records(self, model: str, days: Sequence[str] | None = None, *, readers: int = RAW_READERS,
+                    expired: list[str] | None = None) -> Iterator[dict[str, Any]]:
         """The raw interactions of ``days`` (every day when None), each ``request_id`` once (a
         retried batch may have written a record into two objects). ``readers`` objects are read at
-        a time, in order; at most twice that many bodies are held at once."""
+        a time, in order; at most twice that many bodies are held at once. An object listed but
+        gone by its read (its text retention ran out meanwhile) is skipped and its key appended
+        to ``expired``."""
         prefixes = ([f"raw/model={model}/date={day}/" for day in days] if days is not None
                     else [f"raw/model={model}/"])
         paginator = self.s3.get_paginator("list_objects_v2")
@@ -55,15 +57,24 @@ class ArtifactStore:
         seen: set[str] = set()
         with ThreadPoolExecutor(max_workers=readers) as pool:
             while chunk := list(islice(keys, 2 * readers)):
-                for body in pool.map(self._read_raw, chunk):
+                for key, body in zip(chunk, pool.map(self._read_raw, chunk), strict=True):
+                    if body is None:
+                        if expired is not None:
+                            expired.append(key)
+                        continue
                     for line in body.splitlines():
                         record = json.loads(line)
                         if record["request_id"] not in seen:
                             seen.add(record["request_id"])
                             yield record
 
-    def _read_raw(self, key: str) -> str:
-        return str(self.s3.get_object(Bucket=self.raw_bucket, Key=key)["Body"].read().decode())
+    def _read_raw(self, key: str) -> str | None:
+        try:
+            return str(self.s3.get_object(Bucket=self.raw_bucket, Key=key)["Body"].read().decode())
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                return None
+            raise
 
     def upload_file(self, path: Path, key: str) -> str:
         self.s3.upload_file(str(path), self.artifacts_bucket, key)

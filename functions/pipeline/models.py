@@ -69,6 +69,8 @@ class DatasetCounts(TaskOutput):
     available_records: int  # stored interactions, erased ones left out
     required_records: int
     champion: Champion | None
+    # Raw objects listed but expired (raw_text_retention_days) before they were read: skipped.
+    expired_objects: int = 0
 
 
 class DatasetReady(DatasetCounts):

@@ -57,9 +57,11 @@ def prepare(run: PrepareDatasetInput, run_id: str) -> DatasetReady | NotEnoughDa
     workdir = Path(tempfile.mkdtemp(prefix="dataset-"))
     try:
         source = workdir / "interactions.jsonl"
-        available = write_source(artifacts.raw_records(run.model, days), source)
+        expired: list[str] = []  # raw objects whose text retention ran out between listing and reading
+        available = write_source(artifacts.raw_records(run.model, days, expired=expired), source)
         counted = dict(DatasetCounts(model=run.model, available_records=available,
-                                     required_records=config.min_records, champion=champion))
+                                     required_records=config.min_records, champion=champion,
+                                     expired_objects=len(expired)))
         try:
             manifest = build_training_set([source], workdir / "out", config) if available else None
         except DataError as error:

@@ -7,12 +7,15 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+RAW_PREFIX = "raw/"  # functions/interactions/raw.py's raw_key
+IA_AFTER_DAYS = 30
+
 
 class Storage(Construct):
     """A customer-managed KMS key, the S3 buckets (raw interactions, artifacts, access logs) and
     the DynamoDB tables (interactions and scores; state: windows, registry, locks)."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, raw_retention_days: int) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, raw_text_retention_days: int) -> None:
         super().__init__(scope, construct_id)
         self.key = kms.Key(
             self, "DataKey", enable_key_rotation=True, description="driftgate data at rest",
@@ -33,12 +36,18 @@ class Storage(Construct):
             "RawInteractions",
             versioned=False,
             lifecycle_rules=[
+                # Data minimisation: the raw interactions (the only copy of their prompts, outputs and
+                # references) expire once the drift windows and the dataset window are past them;
+                # scores, metadata and aggregates stay in DynamoDB. The frozen baseline's copy of its
+                # sample (baselines/) has no expiration: it is replaced by the next freeze.
                 s3.LifecycleRule(
+                    id="RawText", prefix=RAW_PREFIX, expiration=Duration.days(raw_text_retention_days),
+                    # Infrequent Access bills 30 days at least: only for objects that stay 30 more.
                     transitions=[s3.Transition(storage_class=s3.StorageClass.INFREQUENT_ACCESS,
-                                               transition_after=Duration.days(30))],
-                    expiration=Duration.days(raw_retention_days),
-                    abort_incomplete_multipart_upload_after=Duration.days(7),
-                )
+                                               transition_after=Duration.days(IA_AFTER_DAYS))]
+                    if raw_text_retention_days >= 2 * IA_AFTER_DAYS else None,
+                ),
+                s3.LifecycleRule(id="AbortUploads", abort_incomplete_multipart_upload_after=Duration.days(7)),
             ],
         )
         # Adapters are versions: S3 versioning keeps every write recoverable. The raw bucket is not

@@ -21,7 +21,7 @@ def test_data_buckets_encrypted_with_kms_versioned_private_logged(template) -> N
     template.has_resource_properties("AWS::S3::Bucket", {
         "LoggingConfiguration": {"DestinationBucketName": Match.any_value(), "LogFilePrefix": "rawinteractions/"},
         "LifecycleConfiguration": {"Rules": Match.array_with([Match.object_like(
-            {"ExpirationInDays": 365, "Transitions": [{"StorageClass": "STANDARD_IA", "TransitionInDays": 30}]})])},
+            {"Prefix": "raw/", "ExpirationInDays": 45, "Transitions": Match.absent()})])},
     })
 
 

@@ -26,7 +26,8 @@ from functions.drift import embedder as embedder_module
 from functions.interactions import shards
 from functions.interactions.sample import stored_sample
 from functions.monitor.baseline_vectors import EMBEDDER_KEY, SAMPLE_KEY, sample_hash
-from functions.monitor.checks import FIELDS, sampled_records
+from functions.monitor.checks import FIELDS
+from functions.monitor.sample_texts import sampled_records
 
 N = 12  # per window: above the drift test's minimum of 10
 CONTEXT = {"driftgate:min_window_samples": 10, "driftgate:min_training_records": 100000}

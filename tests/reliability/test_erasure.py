@@ -4,6 +4,8 @@ report examples, the golden set (old versions too) and every later training set;
 data stays as it was; a retried old batch cannot bring anything back; repeating is harmless."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -70,6 +72,12 @@ class Stores:
 
     def read(self, bucket: str, key: str) -> str:
         return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+
+    def pseudonym(self, user_id: str) -> str:
+        """The stored form of a user id: its HMAC under the stack's key (read as the operator)."""
+        secret = self.stack.find("AWS::SecretsManager::Secret", "UserIdKey")
+        key = boto3.client("secretsmanager", region_name=REGION).get_secret_value(SecretId=secret)["SecretString"]
+        return "hmac-sha256:" + hmac.new(key.encode(), user_id.encode(), hashlib.sha256).hexdigest()
 
     def item(self, request_id: str) -> dict | None:
         return self.interactions.get_item(Key={"request_id": request_id}, ConsistentRead=True).get("Item")
@@ -158,13 +166,13 @@ def test_erasure_removes_one_user_everywhere_and_keeps_the_others(stack: LocalDe
     for key, lines in raw_after.items():
         assert not {line["request_id"] for line in lines} & ids[ERASED]
         assert not {line["prompt"] for line in lines} & texts and not {line["output"] for line in lines} & texts
-        assert f'"user_id": "{ERASED}"' not in stores.read(stores.raw_bucket, key)
+        assert f'"user_id": "{stores.pseudonym(ERASED)}"' not in stores.read(stores.raw_bucket, key)
         assert lines == [line for line in raw_before[key] if line["request_id"] not in ids[ERASED]]
     # DynamoDB: tombstones without text, user id or feedback; the others' items untouched.
     for request_id in ids[ERASED]:
         assert set(stores.item(request_id)) == {"request_id", "erased_at"}
     bob_item = stores.item(bob_first)
-    assert bob_item["user_id"] == "bob" and bob_item["feedback"]["correction"] == "Bob's better answer."
+    assert bob_item["user_id"] == stores.pseudonym("bob") and bob_item["feedback"]["correction"] == "Bob's better answer."
     assert stack.api("POST", "/v1/feedback", {"request_id": alice_first, "rating": 1}).status == 404
     # Samples (each window's, as the drift check reads them, and the frozen baseline's) lose exactly
     # the user's records: the windows hold fewer records than a sample keeps, so nothing replaces them.
@@ -210,7 +218,7 @@ def test_a_retry_after_a_partial_write_merges_into_one_copy_that_erasure_reaches
     """The first attempt wrote the raw object and its first DynamoDB transaction, then died: the
     retry must not leave a second copy of the rest in another object (erasure would miss it)."""
     from functions.api.models import IngestRequest
-    from functions.interactions.service import score_batch
+    from functions.interactions.ingest import score_batch
     from functions.interactions.store import interaction_store
 
     records = alpaca_records("Mixtral-8x7B-Instruct-v0.1", 8)
@@ -232,13 +240,13 @@ def test_a_retry_after_a_partial_write_merges_into_one_copy_that_erasure_reaches
     receipt = post_ok(stack, "/v1/erasures", {"user_id": ERASED})
     assert receipt["interactions_erased"] == receipt["raw_lines_removed"] == 4
     (lines,) = stores.raw_objects().values()
-    assert {line["metadata"]["user_id"] for line in lines} == {"bob"} and len(lines) == 4
+    assert {line["metadata"]["user_id"] for line in lines} == {stores.pseudonym("bob")} and len(lines) == 4
 
 
 def test_a_record_another_writer_stored_first_keeps_one_raw_copy(stack: LocalDeployment) -> None:
     """Two batches sharing a record race: the loser takes its copy out of its own raw object."""
     from functions.api.models import IngestRequest
-    from functions.interactions.service import score_batch
+    from functions.interactions.ingest import score_batch
     from functions.interactions.store import interaction_store
 
     shared, first_only, second_only = gsm8k_records(3, start=40)
@@ -298,7 +306,8 @@ def test_a_tombstoned_record_left_in_raw_storage_never_reaches_a_dataset(stack: 
     with stack.environment("ApiHandler"):
         from functions.interactions.erasure import erasure_store
 
-        assert erasure_store().tombstone(victim, mixed[0]["metadata"]["user_id"], "2026-11-26T00:00:00Z")[0]
+        user = stores.pseudonym(mixed[0]["metadata"]["user_id"])
+        assert erasure_store().tombstone(victim, user, "2026-11-26T00:00:00Z")[0]
     assert any(victim in {line["request_id"] for line in lines} for lines in stores.raw_objects().values())
 
     ids = stores.dataset_ids(stack, "after-partial-erasure")

@@ -13,7 +13,7 @@ from functions.api.models import (
     IngestResponse,
 )
 from functions.common.contract import Metric
-from functions.interactions import service
+from functions.interactions import ingest, service
 from functions.interactions.erasure import erase_user
 
 tracer = Tracer()
@@ -24,7 +24,7 @@ router = Router()
 @router.post("/v1/interactions")
 @tracer.capture_method
 def post_interactions(request: IngestRequest) -> IngestResponse:
-    response = service.ingest(request)
+    response = ingest.ingest(request)
     metrics.add_metric(name=Metric.INTERACTIONS_ACCEPTED, unit=MetricUnit.Count, value=response.accepted)
     metrics.add_metric(name=Metric.INTERACTIONS_DUPLICATE, unit=MetricUnit.Count, value=response.duplicates)
     for result in response.results:
