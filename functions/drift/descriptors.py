@@ -3,7 +3,8 @@
 Embedding MMD misses changes that a reader sees at once (answers twice as long, more
 refusals): MiniLM embeds meaning, and it truncates long answers. Descriptors cover that:
 
-- text shape (any field): characters, words, non-empty lines;
+- text shape (any field): characters, words, non-empty lines, and the style counts of
+  ``style.style_descriptors`` (lists, headings, bold, code, sentence length, diversity, digits);
 - for outputs, from the scorer pack or the record's stored ``scores``: ``quality`` and one
   0/1 descriptor per raised flag (``flag:refusal``, ...). No reference is needed.
 
@@ -18,17 +19,19 @@ from typing import Any
 import numpy as np
 
 from functions.drift.report import TestKind
+from functions.drift.style import style_descriptors
 
 Descriptors = dict[str, np.ndarray]
 FLAG_PREFIX = "flag:"
 
 
 def text_descriptors(texts: Sequence[str]) -> Descriptors:
-    """Length in characters, words and non-empty lines (structure: lists, paragraphs)."""
+    """Length in characters, words and non-empty lines, then the style descriptors."""
     return {
         "chars": np.array([len(t) for t in texts], dtype=np.float64),
         "words": np.array([len(t.split()) for t in texts], dtype=np.float64),
         "lines": np.array([sum(1 for line in t.splitlines() if line.strip()) for t in texts], dtype=np.float64),
+        **style_descriptors(texts),
     }
 
 

@@ -1,10 +1,17 @@
-"""The drift check: one calibrated decision over embedding MMD and descriptor tests, explained.
+"""The drift check: one calibrated decision over embedding and descriptor tests, explained.
 
 Family of tests, all on the same ``n_permutations`` relabellings of the pooled windows:
-MMD² (RBF kernel, median-heuristic bandwidth) on the embeddings, KS on each continuous
-descriptor, the rate gap on each flag. Per-test permutation p-values are combined by min-P
-(``permutation.minp_adjust``), so the report's ``p_value`` and every ``p_adjusted`` keep the
-family-wise false-alarm rate at ``alpha``.
+MMD² on the embeddings at several RBF bandwidths around the median heuristic (MMDAgg's grid),
+a ridge Hotelling T² (Fisher's linear discriminant) on embeddings and descriptors together, KS on
+each continuous descriptor (lengths, markdown structure, sentence length, lexical diversity,
+digits, quality), the rate gap on each flag. The decision is one permutation test of the
+members' combined p-values (``permutation.combined_pvalue``), so it stays exact at ``alpha``;
+every member's ``p_adjusted`` is family-wise (min-P), and ``moved`` names the members that are
+significant on their own after that correction.
+
+When the windows share prompts (an output field, at least ``MIN_SAMPLES`` prompts by hash in
+both), the relabellings swap the two answers of each shared prompt instead of drawing freely
+(``permutation.paired_masks``): every member then compares answers given their prompt.
 """
 from __future__ import annotations
 
@@ -22,19 +29,19 @@ from functions.drift.descriptors import (
     record_descriptors,
     summary,
 )
+from functions.drift.discriminant import discriminant_features, hotelling_for_masks
 from functions.drift.divergence import effect_sizes
 from functions.drift.embedder import Embedder
-from functions.drift.mmd import (
-    median_heuristic,
-    mmd2_for_masks,
-    rbf_kernel,
-    squared_distances,
-)
-from functions.drift.permutation import minp_adjust, permutation_masks
+from functions.drift.mmd import mmdagg_for_masks, squared_distances
+from functions.drift.pairing import match_pairs, prompt_key
+from functions.drift.permutation import combined_pvalue, minp_adjust, paired_masks, permutation_masks
 from functions.drift.report import DriftReport, Field, TestKind, TestResult
 
-METHOD = "mmd-rbf-perm+ks-minp"
-MIN_SAMPLES = 10  # per window: below this neither the kernel nor a KS test says anything
+METHOD = "mmdagg+hotelling+descriptors-perm-hmp"
+MIN_SAMPLES = 10  # per window (and shared prompts for the paired test): below this nothing says anything
+# Bandwidths as multiples of the median heuristic; the member at 1.0 is today's "mmd". Narrow
+# kernels see a small cluster of new prompts, the wide one a broad move.
+BANDWIDTH_FACTORS = (0.25, 0.5, 1.0, 2.0)
 
 
 class DriftInputError(ValueError):
@@ -54,9 +61,11 @@ class Window:
     embeddings: np.ndarray
     texts: list[str]
     descriptors: Descriptors = dataclasses.field(default_factory=dict)
+    prompt_keys: list[str] | None = None  # pairing.prompt_key of each record's prompt, where known
 
     def __post_init__(self) -> None:
-        sizes = {len(self.embeddings), len(self.texts), *(len(v) for v in self.descriptors.values())}
+        keys = [] if self.prompt_keys is None else [len(self.prompt_keys)]
+        sizes = {len(self.embeddings), len(self.texts), *keys, *(len(v) for v in self.descriptors.values())}
         if len(sizes) != 1:
             raise DriftInputError(f"embeddings, texts and descriptors disagree on the window size: {sorted(sizes)}")
 
@@ -74,10 +83,90 @@ def window_from_records(
             f"{len(missing)} of {len(records)} records have no text '{field}' (first: record {missing[0]})"
         )
     texts = [record[field] for record in records]
+    prompts = [record.get("prompt") for record in records]
+    keyed = all(isinstance(p, str) for p in prompts)  # else no pairing: a prompt of one record is unknown
     return Window(
         embeddings=embedder.embed(texts),
         texts=texts,
         descriptors=record_descriptors(records, field, with_scores=with_scores),
+        prompt_keys=[prompt_key(str(p)) for p in prompts] if keyed else None,
+    )
+
+
+def _masks(baseline: Window, current: Window, field: Field, n_permutations: int, seed: int) -> tuple[np.ndarray, int]:
+    """The labellings every member is calibrated on, and how many prompt pairs they keep."""
+    n_b, n_c = len(baseline), len(current)
+    if field == "output" and baseline.prompt_keys is not None and current.prompt_keys is not None:
+        pairs = match_pairs(baseline.prompt_keys, current.prompt_keys)
+        if len(pairs) >= MIN_SAMPLES:
+            pooled_pairs = pairs + np.array([0, n_b])  # current rows follow the baseline's in the pool
+            return paired_masks(n_b, n_c, pooled_pairs, n_permutations, seed), len(pairs)
+    return permutation_masks(n_b, n_c, n_permutations, seed), 0
+
+
+def _members(
+    pooled: np.ndarray, descriptors: Descriptors, masks: np.ndarray
+) -> tuple[list[str], list[TestKind], list[np.ndarray], float]:
+    """Every member's statistic per labelling (row 0 observed), and the median bandwidth."""
+    bandwidths, mmds = mmdagg_for_masks(squared_distances(pooled), masks, BANDWIDTH_FACTORS)
+    names = ["mmd" if f == 1.0 else f"mmd:{f:g}x" for f in BANDWIDTH_FACTORS]
+    kinds: list[TestKind] = ["mmd-rbf"] * len(names)
+    stats = list(mmds)
+    varying = {k: v for k, v in descriptors.items() if not np.all(v == v[0])}  # constant: nothing can move
+    names.append("discriminant")
+    kinds.append("hotelling")
+    stats.append(hotelling_for_masks(discriminant_features(pooled, varying), masks))
+    for name, values in varying.items():
+        kind, per_mask = descriptor_stats(values, masks)
+        names.append(name)
+        kinds.append(kind)
+        stats.append(per_mask)
+    return names, kinds, stats, bandwidths[BANDWIDTH_FACTORS.index(1.0)]
+
+
+@dataclasses.dataclass(frozen=True)
+class FamilyTest:
+    """The decision and its members, without the explanation (clusters) that a report adds."""
+
+    p_value: float  # the combined test's
+    tests: list[TestResult]
+    statistic: float  # MMD² at the median-heuristic bandwidth
+    bandwidth: float
+    paired: int
+
+
+def family_test(
+    baseline: Window, current: Window, field: Field, *, alpha: float = 0.05, n_permutations: int = 500, seed: int = 0
+) -> FamilyTest:
+    """Every member on the same labellings; the combined p-value and the members' own."""
+    _check_sizes(baseline, current)
+    masks, n_pairs = _masks(baseline, current, field, n_permutations, seed)
+    desc_b, desc_c = align_descriptors(baseline.descriptors, current.descriptors)
+    pooled_desc = {name: np.concatenate([desc_b[name], desc_c[name]]) for name in desc_b}
+    names, kinds, stats, bandwidth = _members(
+        np.concatenate([baseline.embeddings, current.embeddings]), pooled_desc, masks
+    )
+    family = np.stack(stats)
+    raw, adjusted = minp_adjust(family)
+    tests = [
+        TestResult(
+            name=name,
+            test=kind,
+            statistic=float(stat[0]),
+            p_value=float(p),
+            p_adjusted=float(p_adj),
+            baseline=summary(desc_b[name]) if name in desc_b else None,
+            current=summary(desc_c[name]) if name in desc_c else None,
+            moved=bool(p_adj <= alpha),
+        )
+        for name, kind, stat, p, p_adj in zip(names, kinds, stats, raw, adjusted, strict=True)
+    ]
+    return FamilyTest(
+        p_value=combined_pvalue(family),
+        tests=tests,
+        statistic=float(stats[BANDWIDTH_FACTORS.index(1.0)][0]),
+        bandwidth=bandwidth,
+        paired=n_pairs,
     )
 
 
@@ -93,54 +182,22 @@ def compare_windows(
     embedder_name: str = "",
 ) -> DriftReport:
     """Drift report of ``current`` against ``baseline`` (precomputed embeddings + descriptors)."""
-    _check_sizes(baseline, current)
-    n_b, n_c = len(baseline), len(current)
-    masks = permutation_masks(n_b, n_c, n_permutations, seed)
-
-    pooled = np.concatenate([baseline.embeddings, current.embeddings])
-    d2 = squared_distances(pooled)
-    bandwidth = median_heuristic(d2)
-    names, stats = ["mmd"], [mmd2_for_masks(rbf_kernel(d2, bandwidth), masks)]
-    kinds: list[TestKind] = ["mmd-rbf"]
-    desc_b, desc_c = align_descriptors(baseline.descriptors, current.descriptors)
-    for name in desc_b:
-        values = np.concatenate([desc_b[name], desc_c[name]])
-        if np.all(values == values[0]):
-            continue  # constant over both windows: nothing can move
-        kind, per_mask = descriptor_stats(values, masks)
-        names.append(name)
-        kinds.append(kind)
-        stats.append(per_mask)
-
-    raw, adjusted = minp_adjust(np.stack(stats))
-    tests = [
-        TestResult(
-            name=name,
-            test=kind,
-            statistic=float(stat[0]),
-            p_value=float(p),
-            p_adjusted=float(p_adj),
-            baseline=None if name == "mmd" else summary(desc_b[name]),
-            current=None if name == "mmd" else summary(desc_c[name]),
-            moved=bool(p_adj <= alpha),
-        )
-        for name, kind, stat, p, p_adj in zip(names, kinds, stats, raw, adjusted, strict=True)
-    ]
-    p_value = float(adjusted.min())
+    family = family_test(baseline, current, field, alpha=alpha, n_permutations=n_permutations, seed=seed)
     return DriftReport(
         field=field,
-        drift=p_value <= alpha,
-        p_value=p_value,
-        statistic=float(stats[0][0]),
+        drift=family.p_value <= alpha,
+        p_value=family.p_value,
+        statistic=family.statistic,
         method=METHOD,
         alpha=alpha,
-        n_baseline=n_b,
-        n_current=n_c,
+        n_baseline=len(baseline),
+        n_current=len(current),
         n_permutations=n_permutations,
         seed=seed,
-        bandwidth=bandwidth,
+        paired=family.paired,
+        bandwidth=family.bandwidth,
         centroid_distance=centroid_distance(baseline.embeddings, current.embeddings),
-        tests=tests,
+        tests=family.tests,
         clusters=cluster_shifts(
             baseline.embeddings, current.embeddings, baseline.texts, current.texts, k=n_clusters, seed=seed
         ),

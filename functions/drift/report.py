@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, computed_field
 
 Field = Literal["prompt", "output"]
-TestKind = Literal["mmd-rbf", "ks", "rate-gap"]
+TestKind = Literal["mmd-rbf", "hotelling", "ks", "rate-gap"]
 
 
 class TestResult(BaseModel):
@@ -15,7 +15,7 @@ class TestResult(BaseModel):
     model_config = ConfigDict(frozen=True)
     __test__ = False  # not a pytest class, despite the name
 
-    name: str  # "mmd", "chars", "quality", "flag:refusal", ...
+    name: str  # "mmd", "mmd:0.25x", "discriminant", "chars", "headings", "quality", "flag:refusal", ...
     test: TestKind
     statistic: float
     p_value: float  # this test alone (permutation)
@@ -116,7 +116,7 @@ class DriftReport(BaseModel):
 
     field: Field
     drift: bool
-    p_value: float  # combined over all tests, family-wise calibrated
+    p_value: float  # of the combined family test, calibrated over the same labellings
     statistic: float  # unbiased MMD² of the embeddings
     method: str
     alpha: float
@@ -124,11 +124,12 @@ class DriftReport(BaseModel):
     n_current: int
     n_permutations: int
     seed: int
-    bandwidth: float  # RBF sigma (median heuristic)
+    bandwidth: float  # RBF sigma (median heuristic; the other MMD members use multiples of it)
     centroid_distance: float  # cosine distance of the mean embeddings
     tests: list[TestResult]
     clusters: list[ClusterShift]  # largest |delta| first
     embedder: str
+    paired: int = 0  # prompts shared by both windows whose answers the labellings swapped; 0 = unpaired
     divergences: Divergences | None = None  # effect sizes beside the decision, not tests
     decay_decomposition: DecayDecomposition | None = None  # on the prompt report, given qualities
 
@@ -143,8 +144,18 @@ class DriftReport(BaseModel):
     @property
     def descriptors_moved(self) -> list[str]:
         """Descriptors whose family-wise adjusted p-value is at most alpha, most significant first."""
-        moved = [t for t in self.tests if t.moved and t.test != "mmd-rbf"]
+        return [name for name in self.members_moved if name in self._descriptor_names()]
+
+    @computed_field  # type: ignore[prop-decorator]  # as above
+    @property
+    def members_moved(self) -> list[str]:
+        """Every member (MMD bandwidths, discriminant, descriptors) whose family-wise adjusted
+        p-value is at most alpha, most significant first."""
+        moved = [t for t in self.tests if t.moved]
         return [t.name for t in sorted(moved, key=lambda t: (t.p_adjusted, -t.statistic))]
+
+    def _descriptor_names(self) -> set[str]:
+        return {t.name for t in self.tests if t.test not in ("mmd-rbf", "hotelling")}
 
 
 class QualityDecay(BaseModel):

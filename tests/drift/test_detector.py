@@ -38,7 +38,8 @@ def test_concise_vs_verbose_outputs_drift_and_say_length_moved(concise, embedder
     assert {"chars", "words"} <= set(report.descriptors_moved)
     chars = next(t for t in report.tests if t.name == "chars")
     assert chars.current > 1.5 * chars.baseline  # verbose answers are longer
-    assert report.method == "mmd-rbf-perm+ks-minp" and report.field == "output"
+    assert report.method == "mmdagg+hotelling+descriptors-perm-hmp" and report.field == "output"
+    assert report.paired == 0  # other prompts on each side: nothing to pair
     assert (report.n_baseline, report.n_current) == (N, N)
 
 
@@ -83,7 +84,8 @@ def test_compare_windows_accepts_precomputed_embeddings():
     base = Window(embeddings=unit(rng.normal(size=(40, 8))), texts=[f"b{i}" for i in range(40)])
     cur = Window(embeddings=unit(rng.normal(size=(40, 8)) + 1.0), texts=[f"c{i}" for i in range(40)])
     report = compare_windows(base, cur, "prompt", n_permutations=199)
-    assert report.drift and [t.name for t in report.tests] == ["mmd"]
+    assert report.drift and [t.name for t in report.tests] == ["mmd:0.25x", "mmd:0.5x", "mmd", "mmd:2x", "discriminant"]
+    assert report.descriptors_moved == [] and report.members_moved  # the embedding members name the move
     assert report.clusters[0].delta != 0
     with pytest.raises(DriftInputError, match="disagree"):
         Window(embeddings=base.embeddings, texts=base.texts[:-1])
