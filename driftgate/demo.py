@@ -127,7 +127,10 @@ class DemoResult:
         return {k: getattr(self, k) for k in ("drift_detected", "trigger_reason", "baseline_quality",
                                              "current_quality", "delta", "execution_status", "promoted_version",
                                              "production_version", "gate", "canary", "report_path",
-                                             "elapsed_seconds")}
+                                             "elapsed_seconds")} | {
+            # The drift check's decay split (concept vs data drift) and each field's effect sizes.
+            "decay_decomposition": self.check.get("decay_decomposition"),
+            "divergences": {field: report.get("divergences") for field, report in self.check.get("drift", {}).items()}}
 
 
 class Narrator:
@@ -210,6 +213,10 @@ def run_demo(narrator: Narrator | None = None, out_dir: Path | None = None) -> D
                             f"n = {report.get('n_baseline')}/{report.get('n_current')})")
         narrator.detail(f"quality: baseline mean {check['baseline_quality']:.3f}, window mean "
                         f"{check['current_quality']:.3f}, ΔM = {check['delta']:.3f}")
+        if split := check.get("decay_decomposition"):
+            narrator.detail(f"ΔM over the sampled scored records {split['delta']:.3f} = mix (prompt topics moving, "
+                            f"data drift) {split['mix']:+.3f} + within (quality within a topic, concept drift) "
+                            f"{split['within']:+.3f}")
         narrator.detail(f"decision: {check['status']} — {'; '.join(check['reasons']) or 'no breach'}")
 
         result_states: list[str] = []

@@ -14,7 +14,7 @@ from functions.monitor.checks import CheckResult, check_model
 
 logger = Logger()
 tracer = Tracer()
-SUMMARY_KEYS = ("drift", "p_value", "statistic", "method", "n_baseline", "n_current", "error")
+SUMMARY_KEYS = ("drift", "p_value", "statistic", "method", "n_baseline", "n_current", "divergences", "error")
 
 
 def summary(check: CheckResult) -> dict[str, Any]:
