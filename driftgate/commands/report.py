@@ -58,6 +58,9 @@ def report(
     data: Path | None = typer.Option(None, "--data", help="Render a saved collect_report_data snapshot (JSON) "
                                      "instead of reading a table."),
     out: Path = typer.Option(Path("."), "--out", help="Folder to write driftgate-report-<model>.html into."),
+    cost_per_day: float | None = typer.Option(None, "--cost-interactions-per-day", min=0,
+                                              help="Add a cost section (driftgate cost) at this traffic."),
+    cost_retrains: float = typer.Option(2, "--cost-retrains-per-month", min=0, help="Retrains a month, for it."),
 ) -> None:
     """Write one self-contained HTML report (inline SVG charts, no external assets, no JS): quality
     over time, drift p-values and moved topic clusters, every pipeline run, the gate's comparison,
@@ -65,7 +68,11 @@ def report(
     from rich.console import Console
     from rich.markup import escape
 
+    from driftgate.cost.estimate import estimate
+    from driftgate.cost.files import CostInputError
+    from driftgate.cost.model import Traffic
     from driftgate.report import write_report
+    from driftgate.report.cost import attach_cost
 
     err = Console(stderr=True)
     try:
@@ -81,10 +88,12 @@ def report(
             if not table:
                 raise UsageError("--table is required: the deployed stack's state table (or pass --data FILE.json)")
             snapshot = read_table(model, table, region)
+        if cost_per_day is not None:
+            snapshot = attach_cost(snapshot, estimate(Traffic(cost_per_day, cost_retrains)))
         path = write_report(snapshot, out)
-    except (UsageError, RuntimeError, OSError) as error:
+    except (UsageError, CostInputError, RuntimeError, OSError) as error:
         err.print(f"[red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(USAGE_ERROR if isinstance(error, UsageError) else 1) from None
+        raise typer.Exit(USAGE_ERROR if isinstance(error, UsageError | CostInputError) else 1) from None
     print(path)
 
 

@@ -58,6 +58,7 @@ class Storage(_Strict):
     dynamodb_bytes_per_interaction: float = Field(ge=0)
     artifact_bytes_per_retrain: float = Field(ge=0)
     retention_days: int = Field(gt=0, description="the raw bucket's expiry (driftgate:raw_retention_days)")
+    ia_after_days: int | None = Field(None, ge=0, description="raw objects move to Standard-IA after this")
     log_retention_days: int = Field(gt=0)
 
 

@@ -138,13 +138,20 @@ def sagemaker_lines(phase: Phase, m: Measurements, prices: PriceTable, traffic: 
     return lines
 
 
-def storage_lines(m: Measurements, prices: PriceTable, interactions: float, months: float) -> list[Line]:
-    """``interactions`` held ``months``: raw objects in S3, DynamoDB items and their backups."""
-    s3 = m.storage.s3_bytes_per_interaction * interactions / GIB * months
-    dynamodb = m.storage.dynamodb_bytes_per_interaction * interactions / GIB * months
-    return [_line("S3", "s3_standard_storage (raw interactions)", s3, "s3_standard_storage", prices),
-            _line("DynamoDB", "dynamodb_storage", dynamodb, "dynamodb_storage", prices),
-            _line("DynamoDB", "dynamodb_pitr", dynamodb, "dynamodb_pitr", prices)]
+def storage_lines(m: Measurements, prices: PriceTable, interactions: float) -> list[Line]:
+    """GB-months that ``interactions`` use over their retention: raw objects in S3 (Standard, then
+    Standard-IA after the lifecycle rule's days), DynamoDB items and their continuous backups. Per
+    month at a steady traffic (a retention's worth stored), it is a month's interactions'."""
+    retention = m.storage.retention_days
+    standard = min(retention, m.storage.ia_after_days if m.storage.ia_after_days is not None else retention)
+    s3_gb = m.storage.s3_bytes_per_interaction * interactions / GIB
+    dynamodb_gb = m.storage.dynamodb_bytes_per_interaction * interactions / GIB
+    return [_line("S3", "s3_standard_storage (raw interactions)", s3_gb * standard / DAYS_PER_MONTH,
+                  "s3_standard_storage", prices),
+            _line("S3", "s3_standard_ia_storage (raw interactions)", s3_gb * (retention - standard) / DAYS_PER_MONTH,
+                  "s3_standard_ia_storage", prices),
+            _line("DynamoDB", "dynamodb_storage", dynamodb_gb * retention / DAYS_PER_MONTH, "dynamodb_storage", prices),
+            _line("DynamoDB", "dynamodb_pitr", dynamodb_gb * retention / DAYS_PER_MONTH, "dynamodb_pitr", prices)]
 
 
 def throughput(m: Measurements) -> list[Throughput]:
@@ -192,10 +199,9 @@ def cost_report(m: Measurements, prices: PriceTable, traffic: Traffic, *, prices
     interactions = traffic.interactions_per_day * DAYS_PER_MONTH
     checks = checks_per_day * DAYS_PER_MONTH * traffic.models
     # Steady state: a retention's worth of traffic is stored (the first months hold less).
-    held = traffic.interactions_per_day * m.storage.retention_days
     logs_per_month = _logs_gb(per_interaction) * interactions + _logs_gb(per_check) * checks
     compute = _scaled(per_interaction.lines, interactions, "ingest")
-    storage = [*_scaled(storage_lines(m, prices, held, 1.0), 1, "stored"),
+    storage = [*_scaled(storage_lines(m, prices, interactions), 1, "stored"),
                _line("CloudWatch", "stored: cloudwatch_logs_storage (logs held their retention)",
                      logs_per_month * m.storage.log_retention_days / DAYS_PER_MONTH, "cloudwatch_logs_storage", prices)]
     maintenance = [*_scaled(per_check.lines, checks, "drift checks"),
@@ -204,7 +210,7 @@ def cost_report(m: Measurements, prices: PriceTable, traffic: Traffic, *, prices
     per_month = {"compute": sum(x.cost for x in compute), "storage": sum(x.cost for x in storage),
                  "maintenance": sum(x.cost for x in maintenance)}
     per_month["total"] = sum(per_month.values())
-    per_million_storage = sum(x.cost for x in storage_lines(m, prices, 1e6, m.storage.retention_days / DAYS_PER_MONTH))
+    per_million_storage = sum(x.cost for x in storage_lines(m, prices, 1e6))
     monthly = [line for line in compute + storage + maintenance if line.quantity]
     return CostReport(
         prices={"file": prices_file, "region": prices.region, "as_of": prices.as_of.isoformat()},

@@ -16,7 +16,8 @@ DEFAULT_REGION = "us-east-1"
 REQUIRED = (
     "lambda_duration_x86_64", "lambda_duration_arm64", "lambda_requests", "apigateway_rest_requests",
     "waf_web_acl", "waf_rule", "waf_requests", "stepfunctions_standard_transitions", "dynamodb_ondemand_write",
-    "dynamodb_ondemand_read", "dynamodb_storage", "dynamodb_pitr", "s3_standard_storage", "s3_put_requests",
+    "dynamodb_ondemand_read", "dynamodb_storage", "dynamodb_pitr", "s3_standard_storage", "s3_standard_ia_storage",
+    "s3_put_requests",
     "s3_get_requests", "kms_key", "kms_requests", "cloudwatch_logs_ingest", "cloudwatch_logs_storage",
     "cloudwatch_custom_metrics",
 )

@@ -10,6 +10,7 @@ from typing import Any
 
 from driftgate.report.canary import canary_section
 from driftgate.report.charts import drift_alpha, gate_chart, pvalue_chart, quality_chart
+from driftgate.report.cost import cost_section
 from driftgate.report.effects import effects
 from driftgate.report.markup import (
     Html,
@@ -351,10 +352,10 @@ def render_report(data: dict[str, Any]) -> str:
     model = data.get("model") or "unknown model"
     nav = tag("nav", join((tag("a", title, href=f"#{anchor}") for anchor, title in (
         ("quality", "Quality"), ("drift", "Drift"), ("runs", "Runs"), ("gate", "Gate"), ("canaries", "Canaries"),
-        ("registry", "Registry"))),
+        ("registry", "Registry"), ("cost", "Cost"))),
         " · "), aria_label="Sections")
     body = tag("main", _header(data), nav, _overview(data), _quality(data), _drift(data), _runs(data), _gate(data),
-               canary_section(data), _registry(data), _footer(data))
+               canary_section(data), _registry(data), cost_section(data), _footer(data))
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{esc(f'driftgate report: {model}')}</title><style>{CSS}</style></head>"

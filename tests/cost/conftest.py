@@ -32,6 +32,7 @@ def fixed_prices() -> dict[str, Any]:
         "dynamodb_storage": _price(0.25, 1, "GB-month"),
         "dynamodb_pitr": _price(0.2, 1, "GB-month"),
         "s3_standard_storage": _price(0.023, 1, "GB-month"),
+        "s3_standard_ia_storage": _price(0.0125, 1, "GB-month"),
         "s3_put_requests": _price(0.005, 1000, "request"),
         "s3_get_requests": _price(0.0004, 1000, "request"),
         "kms_key": _price(1, 1, "key-month"),

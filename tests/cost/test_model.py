@@ -79,6 +79,15 @@ def test_spot_and_given_job_seconds(fixed_prices, fixed_measurements) -> None:
     assert given == pytest.approx(PER_RETRAIN - 0.5 + 0.2, rel=1e-9)
 
 
+def test_raw_objects_move_to_infrequent_access(fixed_prices, fixed_measurements) -> None:
+    fixed_measurements["storage"]["ia_after_days"] = 1
+    report = cost_report(Measurements.model_validate(fixed_measurements), PriceTable.model_validate(fixed_prices),
+                         Traffic(1000, 2))
+    # 1M interactions' 1 GB of raw objects: 1 day in Standard, then 72 in Standard-IA.
+    s3 = 1 * (1 * 0.023 + 72 * 0.0125) / DAYS
+    assert report.per_1m_interactions["storage"] == pytest.approx(s3 + 1.2 + 0.96, rel=1e-9)
+
+
 def test_unverified_prices_are_counted_apart(fixed_prices, fixed_measurements) -> None:
     fixed_prices["prices"]["sagemaker_training_ml.g5.xlarge"]["verified"] = False
     report = cost_report(Measurements.model_validate(fixed_measurements), PriceTable.model_validate(fixed_prices),

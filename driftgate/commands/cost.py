@@ -1,0 +1,87 @@
+"""``driftgate cost``: C_total = C_compute + C_storage + C_maintenance at a given traffic, from
+measured usage (``benchmarks/bench_cost.py``) and a dated AWS price table."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+USAGE_ERROR = 2
+
+
+def _print_report(report: Any, console: Any) -> None:
+    from rich.table import Table
+
+    from driftgate.cost.tables import (
+        LINE_HEADERS,
+        SUMMARY_HEADERS,
+        THROUGHPUT_HEADERS,
+        context_lines,
+        largest_lines,
+        summary_rows,
+        throughput_rows,
+    )
+
+    source, traffic, verified = context_lines(report)
+    console.print(source, highlight=False)
+    console.print(traffic, highlight=False)
+    for title, headers, rows, text_columns in (
+        ("C_total = C_compute + C_storage + C_maintenance (USD)", SUMMARY_HEADERS, summary_rows(report), 1),
+        ("Largest monthly lines", LINE_HEADERS, largest_lines(report), 2),
+        ("Throughput T = N/t (one function instance or job)", THROUGHPUT_HEADERS, throughput_rows(report), 1),
+    ):
+        rendered = Table(title=title, title_justify="left")
+        for i, header in enumerate(headers):
+            rendered.add_column(header, justify="left" if i < text_columns else "right")
+        for row in rows:
+            rendered.add_row(*row)
+        console.print(rendered)
+    console.print(verified, highlight=False)
+
+
+def cost(
+    interactions_per_day: float = typer.Option(10_000, "--interactions-per-day", min=0, help="Traffic to price."),
+    retrains_per_month: float = typer.Option(2, "--retrains-per-month", min=0),
+    models: int = typer.Option(1, "--models", min=1, help="Monitored models (each checked on the schedule)."),
+    checks_per_day: float | None = typer.Option(None, "--checks-per-day", min=0,
+                                                help="Drift checks per model per day (default: the schedule)."),
+    region: str | None = typer.Option(None, "--region", help="Price table to use: driftgate/cost/prices/REGION.json "
+                                      "(default us-east-1, the only one kept so far)."),
+    prices: Path | None = typer.Option(None, "--prices", help="A price table file instead of the region's."),
+    measurements: Path | None = typer.Option(None, "--measurements",
+                                             help="Measured usage (benchmarks/bench_cost.py); default: the demo's."),
+    on_demand: bool = typer.Option(False, "--on-demand", help="Price SageMaker jobs on demand, not spot."),
+    spot_discount: float | None = typer.Option(None, "--spot-discount", min=0.0, max=1.0,
+                                               help="Spot saving as a fraction (default: the table's assumption)."),
+    sagemaker_seconds: float | None = typer.Option(None, "--sagemaker-seconds", min=0,
+                                                   help="SageMaker job seconds per retrain on the configured instance "
+                                                        "(default: the local jobs' measured seconds)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON line."),
+) -> None:
+    """Price the stack: per 1M interactions, per retrain and per month at a given traffic, with the
+    throughput of each stage, from measured durations and a dated AWS price table."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from driftgate.cost.estimate import estimate
+    from driftgate.cost.files import CostInputError
+    from driftgate.cost.model import Traffic
+
+    err = Console(stderr=True)
+    try:
+        traffic = Traffic(interactions_per_day=interactions_per_day, retrains_per_month=retrains_per_month,
+                          models=models, checks_per_day=checks_per_day, spot=not on_demand,
+                          spot_discount=spot_discount, sagemaker_seconds=sagemaker_seconds)
+        report = estimate(traffic, region=region, prices=prices, measurements=measurements)
+    except CostInputError as error:
+        err.print(f"[red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(USAGE_ERROR) from None
+    if as_json:
+        print(report.model_dump_json())
+    else:
+        _print_report(report, Console())
+
+
+def register(app: typer.Typer) -> None:
+    app.command("cost")(cost)
