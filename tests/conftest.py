@@ -7,6 +7,7 @@ import json
 import os
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -75,14 +76,23 @@ def tiny_base():
     return build_tiny_base(tiny_base_cache(), baseline_records(data_dir()))
 
 
+@contextmanager
+def serving(stack: Any) -> Iterator[str]:
+    """``driftgate serve``'s HTTP server on loopback, in front of ``stack``: its base URL."""
+    from driftgate.local.server import make_server
+
+    server = make_server(stack, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def base_url(local: Any) -> Iterator[str]:
     """``driftgate serve``'s HTTP server on loopback, in front of the test's local stack."""
-    from driftgate.local.server import make_server
-
-    server = make_server(local, port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with serving(local) as url:
+        yield url

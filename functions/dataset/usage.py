@@ -63,14 +63,20 @@ def row_splits(out_dir: Path, *, golden: bool) -> dict[str, set[str]]:
 
 
 def record_splits(source: Path, rows: dict[str, set[str]]) -> dict[str, set[str]]:
-    """Each source record's request id and the splits its row is in (a row id may be the digest
-    of a request id that holds PII: ``row_id``)."""
+    """Each request id the rows came from, with the splits its row is in: a row id may be the
+    digest of a source record's request id that holds PII (``row_id``), and a row that no source
+    record made (a replayed older one) has its own id, which only matches if it is stored."""
     found: dict[str, set[str]] = {}
+    matched: set[str] = set()
     with source.open(encoding="utf-8") as handle:
         for line in handle:
             request_id = json.loads(line)["request_id"]
-            if splits := rows.get(request_id) or rows.get(row_id(request_id)):
-                found[request_id] = splits
+            for candidate in (request_id, row_id(request_id)):
+                if candidate in rows:
+                    found[request_id] = rows[candidate]
+                    matched.add(candidate)
+                    break
+    found.update({rid: splits for rid, splits in rows.items() if rid not in matched and rid not in found})
     return found
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -21,10 +20,10 @@ from typer.testing import CliRunner
 from driftgate.cli import app
 from driftgate.local import local_stack
 from driftgate.local.deployment import REGION, LocalDeployment
-from driftgate.local.server import make_server
 from driftgate.paths import data_dir
 from driftgate.testing.realdata import alpaca_records, gsm8k_records, ingest, load_jsonl
 from functions.interactions.sample import rank_of
+from tests.conftest import serving
 
 MODEL = "explained-bot"
 RUN = "explain-run-1"
@@ -191,12 +190,8 @@ def test_unknown_and_erased_interactions_are_404(stack, stored) -> None:
 
 @pytest.fixture(scope="module")
 def served(stack) -> Iterator[str]:
-    server = make_server(stack, port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with serving(stack) as url:
+        yield url
 
 
 def test_the_cli_explains_in_words_and_as_json(stack, stored, served) -> None:
@@ -208,5 +203,6 @@ def test_the_cli_explains_in_words_and_as_json(stack, stored, served) -> None:
     assert body["request_id"] == request_id and body["quality"]["breakdown"]["formula"] == "free_form"
     words = runner.invoke(app, ["explain", request_id, "--url", served])
     assert words.exit_code == 0 and body["summary"][:60] in " ".join(words.output.split()), words.output
+    print(words.output)  # what an operator reads (pytest -s)
     missing = runner.invoke(app, ["explain", "no-such-request", "--url", served])
     assert missing.exit_code == 1 and "404" in missing.output and "no-such-request" in missing.output
