@@ -30,7 +30,9 @@ def test_the_window_is_counted_back_from_the_newest_day() -> None:
 
 @pytest.mark.parametrize(("window", "expected_days"), [(30, 5), (6, 3), (365, 6)])
 def test_only_the_windows_partitions_are_read(synthesized_template, window: int, expected_days: int) -> None:
-    context = {"driftgate:min_training_records": 2, "driftgate:dataset_window_days": window}
+    # Texts must outlive the dataset window (a shorter retention fails the synth).
+    context = {"driftgate:min_training_records": 2, "driftgate:dataset_window_days": window,
+               "driftgate:raw_text_retention_days": max(window, 45)}
     with local_stack(context=context) as stack:
         assert ingest(stack, spread_records()) == 120
         s3 = boto3.client("s3", region_name=REGION)
