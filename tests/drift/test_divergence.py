@@ -98,4 +98,7 @@ def test_the_drift_report_carries_them_as_effect_sizes(embedder):
     shares_c = np.array([c.share_current for c in sorted(report.clusters, key=lambda c: c.cluster)])
     p_b, p_c = smoothed_shares(shares_b * 40), smoothed_shares(shares_c * 40)
     assert d.cluster_kl == pytest.approx(float(np.sum(p_c * np.log(p_c / p_b))))
-    assert {r.name for r in d.psi} == {"chars", "words", "lines"}
+    # A PSI for every descriptor the family tests (and for any constant one, which reads 0).
+    named = {r.name for r in d.psi}
+    assert {"chars", "words", "lines"} <= named
+    assert {t.name for t in report.tests if t.test in ("ks", "rate-gap")} <= named
