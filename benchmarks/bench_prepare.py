@@ -81,7 +81,8 @@ def main() -> int:
     parser.add_argument("--window", type=int, default=30)
     args = parser.parse_args()
     records = all_real_records(args.days)
-    context = {"driftgate:min_training_records": 2, "driftgate:dataset_window_days": args.window}
+    context = {"driftgate:min_training_records": 2, "driftgate:dataset_window_days": args.window,
+               "driftgate:raw_text_retention_days": max(args.window, 45)}  # texts outlive the window
     with local_stack(context=context) as stack:
         stored = ingest(stack, records)
         with stack.environment("PrepareDataset"), TemporaryDirectory() as tmp:
