@@ -78,6 +78,8 @@ class DriftgateStack(Stack):
             canary_min_samples=settings.canary_min_samples,
             canary_max_samples=settings.canary_max_samples,
             canary_max_hours=settings.canary_max_hours,
+            # Replay is half of the continual-learning recipe: without warm start, no replay.
+            replay_fraction=settings.replay_fraction if settings.warm_start else 0.0,
         )
         # The tasks only one mode's state machine has.
         absent = ({"RequestApproval"} if not manual else set()) | (set(CANARY_TASKS) if not canary else set())
@@ -99,7 +101,7 @@ class DriftgateStack(Stack):
             evaluation_hyperparameters=settings.evaluation_hyperparameters,
             topic=self.notifications.topic, manual_approval=manual,
             canary_wait=Duration.seconds(settings.canary_wait_seconds) if canary else None,
-            canary_max_hours=settings.canary_max_hours,
+            canary_max_hours=settings.canary_max_hours, warm_start=settings.warm_start,
         )
         with_machine = {**common_env, **HandlerSettings.environment(
             state_machine_arn=self.pipeline.state_machine.state_machine_arn, approval_mode=settings.approval_mode)}

@@ -32,6 +32,7 @@ from functions.pipeline.models import (
     NotEnoughData,
     PrepareDatasetInput,
 )
+from functions.pipeline.replay_source import baseline_replay
 from functions.registry.store import registry
 
 logger = Logger()
@@ -63,7 +64,8 @@ def prepare(run: PrepareDatasetInput, run_id: str) -> DatasetReady | NotEnoughDa
                                      required_records=config.min_records, champion=champion,
                                      expired_objects=len(expired)))
         try:
-            manifest = build_training_set([source], workdir / "out", config) if available else None
+            replay = baseline_replay(run.model, workdir) if available else None  # warm start's replay share
+            manifest = build_training_set([source], workdir / "out", config, replay) if available else None
         except DataError as error:
             logger.info("not enough data", extra={"model": run.model, "reason": str(error)})
             return NotEnoughData(**counted, enough=False, message=f"{run.model}: {error}")

@@ -39,6 +39,7 @@ class RetrainPipeline(Construct):
         manual_approval: bool,
         canary_wait: Duration | None = None,
         canary_max_hours: float = 0.0,
+        warm_start: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = topic
@@ -65,9 +66,20 @@ class RetrainPipeline(Construct):
             "reason": sfn.JsonPath.string_at("$.reason"),
             "run_id": sfn.JsonPath.string_at("$$.Execution.Name"),
         })
+        train_channels = {"train": "$.dataset.train_uri", "eval": "$.dataset.eval_uri"}
+        train_hyperparameters = {**training_hyperparameters, **({"warm_start": "true"} if warm_start else {})}
         train = training.task("Train", program="finetune/train.py", result_path="$.training",
-                              hyperparameters=training_hyperparameters,
-                              channels={"train": "$.dataset.train_uri", "eval": "$.dataset.eval_uri"})
+                              hyperparameters=train_hyperparameters, channels=train_channels)
+        training_step = sfn.Chain.start(train)
+        if warm_start:
+            # Continual learning: the challenger's LoRA starts from the production adapter (its
+            # model.tar.gz, the "adapter" channel); a model with none yet trains from scratch.
+            train_warm = training.task("TrainWarm", program="finetune/train.py", result_path="$.training",
+                                       hyperparameters=train_hyperparameters,
+                                       channels={**train_channels, "adapter": "$.dataset.champion.s3_uri"})
+            training_step = (sfn.Choice(self, "WarmStart?")
+                             .when(sfn.Condition.is_present("$.dataset.champion.s3_uri"), train_warm)
+                             .otherwise(train).afterwards())
         evaluate_channels = {"challenger": "$.training.ModelArtifacts.S3ModelArtifacts",
                              "eval": "$.dataset.eval_uri", "golden": "$.dataset.golden_uri"}
         vs_champion = training.task("EvaluateVsChampion", program="finetune/compare.py", result_path="$.evaluation",
@@ -97,6 +109,8 @@ class RetrainPipeline(Construct):
         approved_path: sfn.IChainable = promote
         catchable: list[sfn.TaskStateBase | sfn.CustomState] = [prepare, train, vs_champion, vs_base, gate, register,
                                                                 promote, finish]
+        if warm_start:
+            catchable.append(train_warm)
         if canary_wait is not None:
             canary_tasks = self._canary(promote, finish, canary_wait)
             approved_path = canary_tasks[0]
@@ -120,7 +134,7 @@ class RetrainPipeline(Construct):
 
         definition = prepare.next(
             sfn.Choice(self, "EnoughData?")
-            .when(sfn.Condition.boolean_equals("$.dataset.enough", True), train.next(
+            .when(sfn.Condition.boolean_equals("$.dataset.enough", True), training_step.next(
                 sfn.Choice(self, "HasChampion?")
                 .when(sfn.Condition.is_present("$.dataset.champion.s3_uri"), vs_champion)
                 .otherwise(vs_base)
