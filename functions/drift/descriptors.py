@@ -112,11 +112,14 @@ def ks_for_masks(values: np.ndarray, masks: np.ndarray) -> np.ndarray:
     # Compare the ECDFs only where the value changes, so tied values move together.
     steps = np.flatnonzero(np.append(ordered[1:] != ordered[:-1], True))
     labels = masks[:, order]
-    n_x = labels[0].sum()
+    n_x = int(labels[0].sum())
     n_y = labels.shape[1] - n_x
-    below_x = np.cumsum(labels, axis=1)[:, steps]
-    below_y = steps[None, :] + 1 - below_x
-    return np.abs(below_x / n_x - below_y / n_y).max(axis=1)
+    # In counts: |F_x - F_y| * n_x * n_y = |below_x * n_y - below_y * n_x| with below_y = i + 1 - below_x,
+    # integer arithmetic on the (labellings, steps) array and one division at the end.
+    wide = np.int64 if labels.shape[1] > 40_000 else np.int32
+    below_x = np.cumsum(labels, axis=1, dtype=wide)[:, steps]
+    gap = np.abs(below_x * (n_x + n_y) - (steps + 1).astype(wide) * n_x)
+    return gap.max(axis=1) / (n_x * n_y)
 
 
 def rate_gap_for_masks(flags: np.ndarray, masks: np.ndarray) -> np.ndarray:

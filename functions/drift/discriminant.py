@@ -15,6 +15,11 @@ from __future__ import annotations
 import numpy as np
 
 RIDGE = 1.0  # in units of the mean per-axis variance: between whitening (0) and the plain mean gap (inf)
+# Embeddings enter through a fixed random projection to this many axes (Lopes, Jacob & Wainwright,
+# NeurIPS 2011: Hotelling after a random projection keeps its power in high dimension). It is
+# label-free, so the test stays exact, and it cuts the T² of 501 labellings at n = 200 per side
+# from a 395-axis solve to a 76-axis one.
+PROJECTED_AXES = 64
 
 
 def standardised(values: dict[str, np.ndarray]) -> np.ndarray:
@@ -32,9 +37,11 @@ def standardised(values: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def discriminant_features(embeddings: np.ndarray, descriptors: dict[str, np.ndarray]) -> np.ndarray:
-    """Pooled embeddings beside the standardised descriptors, each block with the same total
-    variance, so neither 384 embedding axes nor a dozen descriptors drown the other."""
+    """Pooled embeddings (randomly projected to ``PROJECTED_AXES``) beside the standardised
+    descriptors, each block with the same total variance, so neither block drowns the other."""
     emb = np.asarray(embeddings, dtype=np.float64)
+    if emb.shape[1] > PROJECTED_AXES:
+        emb = emb @ np.random.default_rng(0).normal(size=(emb.shape[1], PROJECTED_AXES))
     emb = emb - emb.mean(axis=0)
     blocks = [emb / np.sqrt(max(float((emb**2).sum(axis=1).mean()), 1e-12))]
     desc = standardised(descriptors) if descriptors else np.empty((0, 0))
@@ -52,5 +59,5 @@ def hotelling_for_masks(features: np.ndarray, masks: np.ndarray, ridge: float = 
     n_y = masks.shape[1] - n_x
     # The pooled total is 0, so y's sum is minus x's: the mean gap is sums_x (1/n_x + 1/n_y).
     gaps = (masks.astype(np.float64) @ z) * (1.0 / n_x + 1.0 / n_y)
-    # One linear solve for every labelling: no decomposition of the features (an SVD costs 2x more).
+    # One linear solve for every labelling: no decomposition of the features.
     return np.einsum("pk,kp->p", gaps, np.linalg.solve(covariance, gaps.T))
