@@ -5,7 +5,8 @@ sharded by ``request_id``, and each item carries its key in the sample index
 (``functions.interactions.shards``): no one item takes every write of a busy model.
 
 Each item names the raw object that holds its line (``raw_key``) and, when the record has one,
-its end user (``user_id``, indexed for erasure). Every raw line lives in exactly the object its
+its end user (``user_id``: the id's keyed hash, ``functions.interactions.pseudonyms``; indexed
+for erasure). Every raw line lives in exactly the object its
 item names: a retried batch merges into its earlier object, and a record another writer stored
 first is taken out of ours. An erased record's item is a tombstone, which counts as stored."""
 from __future__ import annotations
