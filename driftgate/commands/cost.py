@@ -13,28 +13,16 @@ USAGE_ERROR = 2
 def _print_report(report: Any, console: Any) -> None:
     from rich.table import Table
 
-    from driftgate.cost.tables import (
-        LINE_HEADERS,
-        SUMMARY_HEADERS,
-        THROUGHPUT_HEADERS,
-        context_lines,
-        largest_lines,
-        summary_rows,
-        throughput_rows,
-    )
+    from driftgate.cost.tables import context_lines, sections
 
     source, traffic, verified = context_lines(report)
     console.print(source, highlight=False)
     console.print(traffic, highlight=False)
-    for title, headers, rows, text_columns in (
-        ("C_total = C_compute + C_storage + C_maintenance (USD)", SUMMARY_HEADERS, summary_rows(report), 1),
-        ("Largest monthly lines", LINE_HEADERS, largest_lines(report), 2),
-        ("Throughput T = N/t (one function instance or job)", THROUGHPUT_HEADERS, throughput_rows(report), 1),
-    ):
-        rendered = Table(title=title, title_justify="left")
-        for i, header in enumerate(headers):
-            rendered.add_column(header, justify="left" if i < text_columns else "right")
-        for row in rows:
+    for section in sections(report):
+        rendered = Table(title=section.title, title_justify="left")
+        for i, header in enumerate(section.headers):
+            rendered.add_column(header, justify="right" if i in section.numeric else "left")
+        for row in section.rows:
             rendered.add_row(*row)
         console.print(rendered)
     console.print(verified, highlight=False)

@@ -59,6 +59,8 @@ class Storage(_Strict):
     artifact_bytes_per_retrain: float = Field(ge=0)
     retention_days: int = Field(gt=0, description="the raw bucket's expiry (driftgate:raw_retention_days)")
     ia_after_days: int | None = Field(None, ge=0, description="raw objects move to Standard-IA after this")
+    # None: the items never expire (no handler sets the tables' TTL attribute); priced over a horizon.
+    dynamodb_retention_days: int | None = Field(None, gt=0)
     log_retention_days: int = Field(gt=0)
 
 
@@ -67,6 +69,7 @@ class Fixed(_Strict):
     kms_keys: int = Field(ge=0)
     waf_web_acls: int = Field(ge=0)
     waf_rules: int = Field(ge=0)
+    secrets: int = Field(ge=0)
     drift_schedule: str
     checks_per_day: float = Field(gt=0, description="per monitored model")
 

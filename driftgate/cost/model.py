@@ -43,6 +43,7 @@ class Traffic:
     spot: bool = True  # the stack's default (driftgate:use_spot_training)
     spot_discount: float | None = None  # None: the price table's assumption
     sagemaker_seconds: float | None = None  # per retrain, on the configured instance; None: measured
+    horizon_months: float = 12  # how long DynamoDB items that never expire are priced as kept
 
 
 class Line(BaseModel):
@@ -138,11 +139,13 @@ def sagemaker_lines(phase: Phase, m: Measurements, prices: PriceTable, traffic: 
     return lines
 
 
-def storage_lines(m: Measurements, prices: PriceTable, interactions: float) -> list[Line]:
+def storage_lines(m: Measurements, prices: PriceTable, interactions: float, horizon_months: float) -> list[Line]:
     """GB-months that ``interactions`` use over their retention: raw objects in S3 (Standard, then
-    Standard-IA after the lifecycle rule's days), DynamoDB items and their continuous backups. Per
-    month at a steady traffic (a retention's worth stored), it is a month's interactions'."""
+    Standard-IA after the lifecycle rule's days), DynamoDB items and their continuous backups (for
+    ``horizon_months`` when they never expire). Per month at a steady traffic (a retention's
+    worth stored), it is a month's interactions'."""
     retention = m.storage.retention_days
+    kept_days = m.storage.dynamodb_retention_days or horizon_months * DAYS_PER_MONTH
     standard = min(retention, m.storage.ia_after_days if m.storage.ia_after_days is not None else retention)
     s3_gb = m.storage.s3_bytes_per_interaction * interactions / GIB
     dynamodb_gb = m.storage.dynamodb_bytes_per_interaction * interactions / GIB
@@ -150,8 +153,8 @@ def storage_lines(m: Measurements, prices: PriceTable, interactions: float) -> l
                   "s3_standard_storage", prices),
             _line("S3", "s3_standard_ia_storage (raw interactions)", s3_gb * (retention - standard) / DAYS_PER_MONTH,
                   "s3_standard_ia_storage", prices),
-            _line("DynamoDB", "dynamodb_storage", dynamodb_gb * retention / DAYS_PER_MONTH, "dynamodb_storage", prices),
-            _line("DynamoDB", "dynamodb_pitr", dynamodb_gb * retention / DAYS_PER_MONTH, "dynamodb_pitr", prices)]
+            _line("DynamoDB", "dynamodb_storage", dynamodb_gb * kept_days / DAYS_PER_MONTH, "dynamodb_storage", prices),
+            _line("DynamoDB", "dynamodb_pitr", dynamodb_gb * kept_days / DAYS_PER_MONTH, "dynamodb_pitr", prices)]
 
 
 def throughput(m: Measurements) -> list[Throughput]:
@@ -177,7 +180,8 @@ def _fixed_lines(m: Measurements, prices: PriceTable) -> list[Line]:
             _line("WAF", "waf_web_acl", m.fixed.waf_web_acls, "waf_web_acl", prices),
             _line("WAF", "waf_rule", m.fixed.waf_rules, "waf_rule", prices),
             _line("CloudWatch", "cloudwatch_custom_metrics", m.fixed.custom_metrics, "cloudwatch_custom_metrics",
-                  prices)]
+                  prices),
+            _line("Secrets Manager", "secretsmanager_secret", m.fixed.secrets, "secretsmanager_secret", prices)]
 
 
 def _scaled(lines: list[Line], factor: float, prefix: str) -> list[Line]:
@@ -201,7 +205,7 @@ def cost_report(m: Measurements, prices: PriceTable, traffic: Traffic, *, prices
     # Steady state: a retention's worth of traffic is stored (the first months hold less).
     logs_per_month = _logs_gb(per_interaction) * interactions + _logs_gb(per_check) * checks
     compute = _scaled(per_interaction.lines, interactions, "ingest")
-    storage = [*_scaled(storage_lines(m, prices, interactions), 1, "stored"),
+    storage = [*_scaled(storage_lines(m, prices, interactions, traffic.horizon_months), 1, "stored"),
                _line("CloudWatch", "stored: cloudwatch_logs_storage (logs held their retention)",
                      logs_per_month * m.storage.log_retention_days / DAYS_PER_MONTH, "cloudwatch_logs_storage", prices)]
     maintenance = [*_scaled(per_check.lines, checks, "drift checks"),
@@ -210,7 +214,7 @@ def cost_report(m: Measurements, prices: PriceTable, traffic: Traffic, *, prices
     per_month = {"compute": sum(x.cost for x in compute), "storage": sum(x.cost for x in storage),
                  "maintenance": sum(x.cost for x in maintenance)}
     per_month["total"] = sum(per_month.values())
-    per_million_storage = sum(x.cost for x in storage_lines(m, prices, 1e6))
+    per_million_storage = sum(x.cost for x in storage_lines(m, prices, 1e6, traffic.horizon_months))
     monthly = [line for line in compute + storage + maintenance if line.quantity]
     return CostReport(
         prices={"file": prices_file, "region": prices.region, "as_of": prices.as_of.isoformat()},
@@ -218,7 +222,9 @@ def cost_report(m: Measurements, prices: PriceTable, traffic: Traffic, *, prices
                       "workload": m.workload},
         traffic={"interactions_per_day": traffic.interactions_per_day, "retrains_per_month": traffic.retrains_per_month,
                  "models": traffic.models, "checks_per_day_per_model": checks_per_day, "spot": traffic.spot,
-                 "sagemaker_seconds_per_retrain": traffic.sagemaker_seconds, "days_per_month": DAYS_PER_MONTH},
+                 "sagemaker_seconds_per_retrain": traffic.sagemaker_seconds, "days_per_month": DAYS_PER_MONTH,
+                 "dynamodb_kept_months": (m.storage.dynamodb_retention_days / DAYS_PER_MONTH
+                                          if m.storage.dynamodb_retention_days else traffic.horizon_months)},
         per_interaction=per_interaction,
         per_check=per_check,
         per_retrain=per_retrain,

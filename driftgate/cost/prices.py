@@ -19,7 +19,7 @@ REQUIRED = (
     "dynamodb_ondemand_read", "dynamodb_storage", "dynamodb_pitr", "s3_standard_storage", "s3_standard_ia_storage",
     "s3_put_requests",
     "s3_get_requests", "kms_key", "kms_requests", "cloudwatch_logs_ingest", "cloudwatch_logs_storage",
-    "cloudwatch_custom_metrics",
+    "cloudwatch_custom_metrics", "secretsmanager_secret",
 )
 SAGEMAKER_PREFIX = "sagemaker_training_"
 

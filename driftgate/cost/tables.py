@@ -1,6 +1,8 @@
 """The cost report as rows of text, shared by the terminal (``driftgate cost``) and the HTML report."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from driftgate.cost.model import CostReport
 
 SUMMARY_HEADERS = ("", "compute", "storage", "maintenance", "total")
@@ -28,6 +30,21 @@ def largest_lines(report: CostReport, limit: int = 12) -> list[tuple[str, ...]]:
 
 def throughput_rows(report: CostReport) -> list[tuple[str, ...]]:
     return [(t.stage, f"{t.n:,.0f} {t.unit}", f"{t.seconds:,.2f}", f"{t.per_second:,.3g}") for t in report.throughput]
+
+
+class Section(NamedTuple):
+    title: str
+    headers: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+    numeric: tuple[int, ...]  # right-aligned columns
+
+
+def sections(report: CostReport) -> list[Section]:
+    return [Section("C_total = C_compute + C_storage + C_maintenance (USD)", SUMMARY_HEADERS, summary_rows(report),
+                    (1, 2, 3, 4)),
+            Section("Largest monthly lines", LINE_HEADERS, largest_lines(report), (2, 4)),
+            Section("Throughput T = N/t (one function instance or job)", THROUGHPUT_HEADERS, throughput_rows(report),
+                    (1, 2, 3))]
 
 
 def context_lines(report: CostReport) -> tuple[str, str, str]:

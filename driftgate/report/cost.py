@@ -8,15 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from driftgate.cost.model import CostReport
-from driftgate.cost.tables import (
-    LINE_HEADERS,
-    SUMMARY_HEADERS,
-    THROUGHPUT_HEADERS,
-    context_lines,
-    largest_lines,
-    summary_rows,
-    throughput_rows,
-)
+from driftgate.cost.tables import context_lines, sections
 from driftgate.report.markup import Html, empty, table, tag
 
 
@@ -31,10 +23,6 @@ def cost_section(data: dict[str, Any]) -> Html:
                                            "driftgate report."), aria_labelledby="cost")
     report = CostReport.model_validate(data["cost"])
     source, traffic, verified = context_lines(report)
-    return tag("section", title, tag("p", source), tag("p", traffic),
-               table(SUMMARY_HEADERS, summary_rows(report), caption="C_total = C_compute + C_storage + "
-                     "C_maintenance (USD)", numeric=(1, 2, 3, 4)),
-               table(LINE_HEADERS, largest_lines(report), caption="Largest monthly lines", numeric=(2, 4)),
-               table(THROUGHPUT_HEADERS, throughput_rows(report), caption="Throughput T = N/t (one function "
-                     "instance or job)", numeric=(1, 2, 3)),
-               tag("p", verified), aria_labelledby="cost")
+    tables = (table(t.headers, t.rows, caption=t.title, numeric=t.numeric) for t in sections(report))
+    return tag("section", title, tag("p", source), tag("p", traffic), *tables, tag("p", verified),
+               aria_labelledby="cost")

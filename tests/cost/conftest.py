@@ -40,6 +40,7 @@ def fixed_prices() -> dict[str, Any]:
         "cloudwatch_logs_ingest": _price(0.5, 1, "GB"),
         "cloudwatch_logs_storage": _price(0.03, 1, "GB-month"),
         "cloudwatch_custom_metrics": _price(0.3, 1, "metric-month"),
+        "secretsmanager_secret": _price(0.4, 1, "secret-month"),
         "sagemaker_training_ml.g5.xlarge": _price(1.0, 1, "instance-hour"),
     }
     return {"schema": 1, "region": "test-1", "as_of": "2026-12-01", "currency": "USD", "note": "test table",
@@ -71,8 +72,8 @@ def fixed_measurements() -> dict[str, Any]:
         },
         "storage": {"interactions": 100, "s3_bytes_per_interaction": 1e-6 * GIB,
                     "dynamodb_bytes_per_interaction": 2e-6 * GIB, "artifact_bytes_per_retrain": GIB,
-                    "retention_days": 73, "log_retention_days": 73},
-        "fixed": {"custom_metrics": 10, "kms_keys": 1, "waf_web_acls": 1, "waf_rules": 2,
+                    "retention_days": 73, "log_retention_days": 73, "dynamodb_retention_days": 73},
+        "fixed": {"custom_metrics": 10, "kms_keys": 1, "waf_web_acls": 1, "waf_rules": 2, "secrets": 0,
                   "drift_schedule": "rate(1 hour)", "checks_per_day": 24},
         "assumptions": {"sagemaker_instance_seconds_per_local_second": 1.0,
                         "lambda_platform_log_bytes_per_invocation": 0, "note": "test"},

@@ -88,6 +88,21 @@ def test_raw_objects_move_to_infrequent_access(fixed_prices, fixed_measurements)
     assert report.per_1m_interactions["storage"] == pytest.approx(s3 + 1.2 + 0.96, rel=1e-9)
 
 
+def test_items_that_never_expire_are_priced_over_the_horizon(fixed_prices, fixed_measurements) -> None:
+    fixed_measurements["storage"]["dynamodb_retention_days"] = None
+    fixed_measurements["fixed"]["secrets"] = 1
+    m, prices = Measurements.model_validate(fixed_measurements), PriceTable.model_validate(fixed_prices)
+    report = cost_report(m, prices, Traffic(1000, 2, models=2))
+    # 1M interactions' 2 GB of items and their backups, 12 months: 2 x 12 x (0.25 + 0.2) = 10.8.
+    assert report.per_1m_interactions["storage"] == pytest.approx(0.0552 + 10.8, rel=1e-9)
+    # A month at 1,000 a day, in month 12: 30,417 x 2e-6 GB x 12 months x 0.45; the secret adds 0.4.
+    storage = 0.073 * 0.023 + 1000 * DAYS * 2e-6 * 12 * 0.45 + 73 * 0.03
+    assert report.per_month["storage"] == pytest.approx(storage, rel=1e-9)
+    assert report.per_month["maintenance"] == pytest.approx(1460 * PER_CHECK + 2 * PER_RETRAIN + 11.4, rel=1e-9)
+    assert cost_report(m, prices, Traffic(1000, 2, horizon_months=6)).per_1m_interactions["storage"] == \
+        pytest.approx(0.0552 + 5.4, rel=1e-9)
+
+
 def test_unverified_prices_are_counted_apart(fixed_prices, fixed_measurements) -> None:
     fixed_prices["prices"]["sagemaker_training_ml.g5.xlarge"]["verified"] = False
     report = cost_report(Measurements.model_validate(fixed_measurements), PriceTable.model_validate(fixed_prices),
