@@ -45,6 +45,8 @@ def cost(
     sagemaker_seconds: float | None = typer.Option(None, "--sagemaker-seconds", min=0,
                                                    help="SageMaker job seconds per retrain on the configured instance "
                                                         "(default: the local jobs' measured seconds)."),
+    horizon_months: float = typer.Option(12, "--horizon-months", min=0,
+                                         help="Months DynamoDB items that never expire are priced as kept."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON line."),
 ) -> None:
     """Price the stack: per 1M interactions, per retrain and per month at a given traffic, with the
@@ -60,7 +62,8 @@ def cost(
     try:
         traffic = Traffic(interactions_per_day=interactions_per_day, retrains_per_month=retrains_per_month,
                           models=models, checks_per_day=checks_per_day, spot=not on_demand,
-                          spot_discount=spot_discount, sagemaker_seconds=sagemaker_seconds)
+                          spot_discount=spot_discount, sagemaker_seconds=sagemaker_seconds,
+                          horizon_months=horizon_months)
         report = estimate(traffic, region=region, prices=prices, measurements=measurements)
     except CostInputError as error:
         err.print(f"[red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)

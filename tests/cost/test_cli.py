@@ -47,6 +47,9 @@ def test_defaults_price_the_committed_demo_measurements(app) -> None:
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["prices"]["region"] == "us-east-1" and report["measurements"]["file"].endswith("demo.json")
     assert report["per_month"]["total"] > 0 and report["per_retrain"]["total"] > 0
+    longer = json.loads(run(app, "--json", "--horizon-months", "24").stdout.strip().splitlines()[-1])
+    assert longer["traffic"]["dynamodb_kept_months"] == 24  # the demo's items have no TTL
+    assert longer["per_1m_interactions"]["storage"] > report["per_1m_interactions"]["storage"]
     human = run(app, "--interactions-per-day", "5000")
     assert human.exit_code == 0, human.output
     assert "per 1M interactions" in human.stdout and "Throughput T = N/t" in human.stdout
