@@ -77,6 +77,7 @@ def _check(stack) -> dict:
     return check
 
 
+@pytest.mark.slow  # embeds with the drift check's real model
 def test_threshold_never_retrains_a_healthy_model_however_old_its_baseline(local) -> None:
     _healthy(local)
     _age(local, BASELINE_SK, "frozen_at", 400)
@@ -84,6 +85,7 @@ def test_threshold_never_retrains_a_healthy_model_however_old_its_baseline(local
     assert check["status"] == "healthy" and check["policy"] is None and check["reasons"] == []
 
 
+@pytest.mark.slow  # embeds with the drift check's real model
 def test_periodic_retrains_a_healthy_model_each_period_under_the_guard_and_cooldown() -> None:
     context = {"driftgate:retrain_policy": "periodic", "driftgate:retrain_every_days": 2,
                "driftgate:cooldown_hours": 1, "driftgate:min_training_records": 100000,
@@ -119,6 +121,7 @@ def test_periodic_retrains_a_healthy_model_each_period_under_the_guard_and_coold
         assert len(executions) == 2
 
 
+@pytest.mark.slow  # embeds with the drift check's real model
 def test_both_names_a_breach_threshold() -> None:
     context = {"driftgate:retrain_policy": "both", "driftgate:min_training_records": 100000,
                "driftgate:monitored_models": [MODEL]}
