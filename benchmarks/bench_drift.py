@@ -1,16 +1,20 @@
-"""Drift check: calibration, power and speed on real AlpacaEval data, next to two peers.
+"""Drift check: calibration, power and cost on the real data, beside today's check and two peers.
 
-    .venv/bin/python benchmarks/bench_drift.py            # prints tables, last line is JSON
+    .venv/bin/python -m benchmarks.bench_drift            # prints tables, last line is JSON
 
-Ours: ``functions.drift.compare_windows`` (MMD on MiniLM embeddings + length/quality/flag
-descriptors, min-P combined), and its MMD column alone. Peers, on the very same embeddings and
-windows: Alibi Detect's ``MMDDrift`` (pytorch backend) and Evidently's default embedding drift
-method (what ``EmbeddingsDriftMetric`` runs without ``drift_method``: a classifier's ROC AUC,
-bootstrapped below 1000 reference rows). The peers pin numpy<2 and Alibi Detect is under the
-Business Source License, so they live in their own virtualenv (``.bench-venv``, see
-``benchmarks/requirements-peers.txt``): this script embeds in the main venv, writes the
-embeddings and the windows (row indices) to ``<state_dir>/bench_drift/``, and runs itself under
-``.bench-venv`` with ``--peer`` to score them (that mode imports only numpy and the peer).
+Ours: ``functions.drift.family_test`` (the decision ``compare_windows`` reports: MMDAgg, the
+linear discriminant and the descriptors on shared labellings, harmonic-mean combined; paired
+labellings where the windows share prompts), beside today's check before issue #18
+(``drift_legacy``: MMD + lengths/quality/flags, min-P), each member of the new family alone (the
+best one per row), and our MMD at the median bandwidth alone. Windows: ``drift_tasks``.
+Peers, on the very same embeddings and windows: Alibi Detect's ``MMDDrift`` (pytorch backend)
+and Evidently's default embedding drift method (what ``EmbeddingsDriftMetric`` runs without
+``drift_method``: a classifier's ROC AUC, bootstrapped below 1000 reference rows). The peers
+pin numpy<2 and Alibi Detect is under the Business Source License, so they live in their own
+virtualenv (``.bench-venv``, see ``benchmarks/requirements-peers.txt``): this script embeds in
+the main venv (the drift check's ONNX MiniLM), writes the embeddings and the windows (row
+indices) to ``<state_dir>/bench_drift/``, and runs itself under ``.bench-venv`` with ``--peer``
+to score them (that mode imports only numpy and the peer).
 
 Everything runs at the same thread count (default 1: this machine is shared, and multi-threaded
 torch there is dominated by waiting), so the wall-clock ratios compare the algorithms.
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -31,60 +36,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 ALPHA = 0.05
 FAR_BOUNDS = (0.02, 0.08)
-MIXTRAL = "Mixtral-8x7B-Instruct-v0.1"
-# Sources: one text per AlpacaEval instruction (index-aligned), embedded once each.
-SOURCES = {
-    "prompts": ("gpt4_1106_preview", "prompt"),
-    "concise": (f"{MIXTRAL}_concise", "output"),
-    "verbose": (f"{MIXTRAL}_verbose", "output"),
-    "gpt4": ("gpt4_1106_preview", "output"),
-    "alpaca": ("alpaca-7b", "output"),
-}
-OLD_SETS, NEW_SETS = {"helpful_base", "oasst"}, {"koala", "vicuna", "selfinstruct"}
-SCENARIOS = {
-    # name: (baseline source, current source); prompt-sets draws from disjoint prompt_set pools.
-    "concise-vs-verbose outputs": ("concise", "verbose"),
-    "prompt sets (helpful_base+oasst vs koala+vicuna+selfinstruct)": ("prompts", "prompts"),
-    "model swap outputs (gpt4_1106_preview vs alpaca-7b)": ("gpt4", "alpaca"),
-}
 PEERS = ("alibi", "evidently")
-
-
-# --------------------------------------------------------------------------- windows (tasks)
-
-
-def make_tasks(
-    prompt_sets: list[str], sizes: list[int], splits: int, reps: int, peer_splits: int, peer_reps: int
-) -> list[dict]:
-    """Every window pair of the benchmark: row indices into the sources, fixed seeds.
-
-    False alarms: two disjoint random halves of one source (cycling over all five sources).
-    Power: disjoint prompts on the two sides, so no pairing helps any method.
-    The peers (much slower) score the first ``peer_splits`` / ``peer_reps`` of each group.
-    """
-    n_rows = len(prompt_sets)
-    old = np.array([i for i, s in enumerate(prompt_sets) if s in OLD_SETS])
-    new = np.array([i for i, s in enumerate(prompt_sets) if s in NEW_SETS])
-    tasks = []
-    for n in sizes:
-        for rep in range(splits):
-            source = list(SOURCES)[rep % len(SOURCES)]
-            rows = np.random.default_rng([0, n, rep]).choice(n_rows, size=2 * n, replace=False)
-            tasks.append(dict(kind="far", scenario="same distribution", n=n, rep=rep, seed=rep, peer=rep < peer_splits,
-                              base=[source, rows[:n].tolist()], cur=[source, rows[n:].tolist()]))
-        for s_id, (scenario, (base_src, cur_src)) in enumerate(SCENARIOS.items()):
-            for rep in range(reps):
-                rng = np.random.default_rng([1 + s_id, n, rep])
-                if base_src == cur_src == "prompts":
-                    base_rows, cur_rows = rng.choice(old, n, replace=False), rng.choice(new, n, replace=False)
-                else:
-                    rows = rng.choice(n_rows, size=2 * n, replace=False)
-                    base_rows, cur_rows = rows[:n], rows[n:]
-                tasks.append(dict(kind="power", scenario=scenario, n=n, rep=rep, seed=rep, peer=rep < peer_reps,
-                                  base=[base_src, base_rows.tolist()], cur=[cur_src, cur_rows.tolist()]))
-    for i, task in enumerate(tasks):
-        task["id"] = i
-    return tasks
+GOALS = {  # issue #18: (scenario prefix, n) -> the power the new check must reach
+    ("two strong models", 100): 0.7,
+    ("10% GSM8K intrusion", 100): 0.7,
+    ("style", 30): 0.8,
+}
+COST_LIMIT = 2.0  # the new check at n = 200 within 2x of today's
 
 
 def timing_pairs(pool_size: int, sizes: list[int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -96,14 +54,15 @@ def timing_pairs(pool_size: int, sizes: list[int]) -> dict[int, tuple[np.ndarray
 # --------------------------------------------------------------------------- peers (.bench-venv)
 
 
-def run_peer(method: str, work: Path, permutations: int, threads: int, timing: bool) -> None:
-    """Score every task with one peer (``peer_<method>.json``), or time it (``..._timing.json``)."""
+def run_peer(method: str, work: Path, permutations: int, threads: int, timing: bool, limit: int) -> None:
+    """Score the tasks marked for the peers (the first ``limit`` of each group) with one peer
+    (``peer_<method>.json``), or time it (``..._timing.json``)."""
     import torch
 
     torch.set_num_threads(threads)
     import pandas as pd
 
-    emb = {name: np.load(work / f"emb_{name}.npy") for name in SOURCES}
+    emb = {path.stem[4:]: np.load(path) for path in work.glob("emb_*.npy")}
 
     if method == "alibi":
         from alibi_detect.cd import MMDDrift
@@ -122,7 +81,7 @@ def run_peer(method: str, work: Path, permutations: int, threads: int, timing: b
             return bool(drift), float(score)
 
     if timing:  # alone, after everything else: wall clock of one test per size
-        pool = np.load(work / "emb_pool.npy")
+        pool = emb["pool"]
         pairs = json.loads((work / "timing.json").read_text())
         out = {n: best_of(partial(detect, pool[x], pool[y], 0), repeats=3 if int(n) <= 1000 else 1)
                for n, (x, y) in pairs.items()}
@@ -130,10 +89,9 @@ def run_peer(method: str, work: Path, permutations: int, threads: int, timing: b
         started = time.perf_counter()
         results = {}
         for task in json.loads((work / "tasks.json").read_text()):
-            if not task["peer"]:
-                continue
-            (bs, brows), (cs, crows) = task["base"], task["cur"]
-            results[task["id"]] = detect(emb[bs][brows], emb[cs][crows], task["seed"])
+            if task["peer"] and task["rep"] < limit:
+                base, cur = (np.concatenate([emb[src][rows] for src, rows in task[side]]) for side in ("base", "cur"))
+                results[task["id"]] = detect(base, cur, task["seed"])
         out = {"results": results, "seconds": time.perf_counter() - started}
     (work / f"peer_{method}{'_timing' if timing else ''}.json").write_text(json.dumps(out))
 
@@ -168,73 +126,98 @@ def finish_peer(proc: subprocess.Popen, work: Path, name: str) -> dict | None:
 
 
 def load_sources(embedder=None):
-    """Records, embeddings (disk-cached MiniLM; by default the drift check's ONNX embedder) and
-    descriptors of every source."""
+    """Records, embeddings (disk-cached MiniLM; by default the drift check's ONNX embedder),
+    descriptors and prompt keys of every source."""
+    from benchmarks.drift_tasks import SOURCES
     from driftgate.paths import data_dir, embedding_cache, embedding_model
     from functions.drift import default_embedder
     from functions.drift.descriptors import record_descriptors
+    from functions.drift.pairing import prompt_key
 
     embedder = embedder or default_embedder(embedding_cache(), model_dir=embedding_model())
     sources = {}
-    for name, (file, field) in SOURCES.items():
-        with (data_dir() / "alpaca_eval" / f"{file}.jsonl").open(encoding="utf-8") as handle:
+    for name, (folder, file, field) in SOURCES.items():
+        with (data_dir() / folder / f"{file}.jsonl").open(encoding="utf-8") as handle:
             records = [json.loads(line) for line in handle]
         texts = [r[field] for r in records]
         started = time.perf_counter()
         embeddings = embedder.embed(texts)
         print(f"  {name:8s} {len(texts)} {field}s embedded/loaded in {time.perf_counter() - started:.1f}s", flush=True)
-        sources[name] = dict(records=records, texts=texts, emb=embeddings, desc=record_descriptors(records, field))
+        sources[name] = dict(records=records, texts=texts, emb=embeddings, desc=record_descriptors(records, field),
+                             keys=[prompt_key(r["prompt"]) for r in records])
     return sources
 
 
-def window(source: dict, rows: list[int]):
+def window(sources: dict, side: list):
+    """One side of a task (segments of rows of sources) as the check's ``Window``: the descriptors
+    every segment has, and every flag any segment raised (False where it did not)."""
     from functions.drift import Window
+    from functions.drift.descriptors import FLAG_PREFIX
 
-    return Window(embeddings=source["emb"][rows], texts=[source["texts"][i] for i in rows],
-                  descriptors={k: v[rows] for k, v in source["desc"].items()})
+    parts = [(sources[source], np.asarray(rows, dtype=np.int64)) for source, rows in side]
+    names = set.intersection(*(set(p["desc"]) for p, _ in parts))
+    names |= {k for p, _ in parts for k in p["desc"] if k.startswith(FLAG_PREFIX)}
+    return Window(
+        embeddings=np.concatenate([p["emb"][r] for p, r in parts]),
+        texts=[p["texts"][i] for p, r in parts for i in r],
+        descriptors={k: np.concatenate([p["desc"][k][r] if k in p["desc"] else np.zeros(len(r), dtype=bool)
+                                        for p, r in parts]) for k in sorted(names)},
+        prompt_keys=[p["keys"][i] for p, r in parts for i in r],
+    )
 
 
-def run_ours(tasks: list[dict], sources: dict, permutations: int) -> dict[int, tuple[bool, bool]]:
-    """(combined decision, MMD-alone decision) per task."""
-    from functions.drift import compare_windows
+def decide(tasks: list[dict], sources: dict, permutations: int) -> dict[int, dict]:
+    """Per task: the new decision, today's, our MMD alone, and each member alone (raw p <= alpha)."""
+    from benchmarks.drift_legacy import legacy_pvalue
+    from benchmarks.drift_tasks import field_of
+    from functions.drift.detector import family_test
 
     results = {}
     for task in tasks:
-        (bs, brows), (cs, crows) = task["base"], task["cur"]
-        field = "prompt" if bs == "prompts" else "output"
-        report = compare_windows(window(sources[bs], brows), window(sources[cs], crows), field,
-                                 alpha=ALPHA, n_permutations=permutations, seed=task["seed"])
-        results[task["id"]] = (report.drift, report.p_values["mmd"] <= ALPHA)
+        base, cur = window(sources, task["base"]), window(sources, task["cur"])
+        family = family_test(base, cur, field_of(task), alpha=ALPHA, n_permutations=permutations, seed=task["seed"])
+        results[task["id"]] = dict(
+            ours=family.p_value <= ALPHA, paired=family.paired,
+            today=legacy_pvalue(base, cur, permutations, task["seed"]) <= ALPHA,
+            members={t.name: t.p_value <= ALPHA for t in family.tests})
     return results
 
 
-def time_ours(pool_emb: np.ndarray, pool_texts: list[str], pairs, permutations: int) -> dict[int, dict[str, float]]:
-    """Best-of wall clock of the full check (from precomputed windows) and of the MMD test alone."""
-    from functions.drift import Window, compare_windows, mmd_test
-    from functions.drift.descriptors import text_descriptors
+def run_ours(tasks: list[dict], sources: dict, permutations: int) -> dict[int, tuple[bool, bool]]:
+    """(new decision, MMD-alone decision) per task: what bench_embeddings compares across embedders."""
+    return {i: (r["ours"], r["members"]["mmd"]) for i, r in decide(tasks, sources, permutations).items()}
 
-    desc = text_descriptors(pool_texts)
 
-    def full(xr: np.ndarray, yr: np.ndarray) -> None:
-        base = Window(pool_emb[xr], [pool_texts[i] for i in xr], {k: v[xr] for k, v in desc.items()})
-        cur = Window(pool_emb[yr], [pool_texts[i] for i in yr], {k: v[yr] for k, v in desc.items()})
-        compare_windows(base, cur, "output", n_permutations=permutations)
+def time_ours(sources: dict, pool: list, pairs, permutations: int) -> dict[int, dict[str, float]]:
+    """Best-of wall clock of the whole new check (``compare_windows``: the decision, clusters and
+    effect sizes, from precomputed windows) and of today's (``drift_legacy``, with its clusters),
+    interleaved so both see the same load."""
+    from benchmarks.drift_legacy import legacy_pvalue
+    from functions.drift import compare_windows
 
     out = {}
     for n, (xr, yr) in pairs.items():
-        repeats = 3 if n <= 1000 else 1
-        out[n] = {
-            "full": best_of(partial(full, xr, yr), repeats),
-            "mmd": best_of(partial(mmd_test, pool_emb[xr], pool_emb[yr], n_permutations=permutations), repeats),
-        }
+        base, cur = (window(sources, [[source, [row]] for source, row in (pool[i] for i in rows)]) for rows in (xr, yr))
+        repeats = 5 if n <= 200 else 1
+        new, today = [], []
+        for _ in range(repeats):
+            new.append(best_of(partial(compare_windows, base, cur, "output", n_permutations=permutations), 1))
+            today.append(best_of(partial(legacy_pvalue, base, cur, permutations, 0, explain=True), 1))
+        out[n] = {"full": min(new), "today": min(today)}
     return out
 
 
 # --------------------------------------------------------------------------- report
 
 
-def rate(decisions: list[bool]) -> float:
-    return float(np.mean(decisions)) if decisions else float("nan")
+def wilson(hits: int, runs: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson interval of a binomial rate."""
+    if runs == 0:
+        return float("nan"), float("nan")
+    p = hits / runs
+    centre = (p + z * z / (2 * runs)) / (1 + z * z / runs)
+    half = z * math.sqrt(p * (1 - p) / runs + z * z / (4 * runs * runs)) / (1 + z * z / runs)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def summarise(tasks, ours, peers) -> list[dict]:
@@ -242,52 +225,90 @@ def summarise(tasks, ours, peers) -> list[dict]:
     groups: dict[tuple, list[dict]] = {}
     for task in tasks:
         groups.setdefault((task["kind"], task["scenario"], task["n"]), []).append(task)
-    far_all = [t for t in tasks if t["kind"] == "far"]
-    groups[("far", "same distribution", "all")] = far_all
+    groups[("far", "same distribution", "all")] = [t for t in tasks if t["scenario"] == "same distribution"]
     for (kind, scenario, n), members in groups.items():
         peer_members = [t for t in members if t["peer"]]
-        row = dict(kind=kind, scenario=scenario, n=n, runs=len(members), peer_runs=len(peer_members),
-                   ours=rate([ours[t["id"]][0] for t in members]),
-                   ours_mmd_only=rate([ours[t["id"]][1] for t in members]))
+        hits = sum(ours[t["id"]]["ours"] for t in members)
+        names = sorted({m for t in members for m in ours[t["id"]]["members"]})
+        singles = {m: float(np.mean([ours[t["id"]]["members"].get(m, False) for t in members])) for m in names}
+        best = max(singles, key=lambda m: singles[m])
+        row = dict(kind=kind, scenario=scenario, n=n, runs=len(members),
+                   ours=hits / len(members), ours_ci=wilson(hits, len(members)),
+                   today=float(np.mean([ours[t["id"]]["today"] for t in members])),
+                   mmd=singles["mmd"], best_member=best, best_member_rate=singles[best],
+                   paired=float(np.mean([ours[t["id"]]["paired"] > 0 for t in members])))
         for peer in PEERS:
             results = peers.get(peer)
-            row[peer] = rate([results[str(t["id"])][0] for t in peer_members]) if results else None
+            scored = [results[str(t["id"])][0] for t in peer_members if str(t["id"]) in results] if results else []
+            row[peer] = float(np.mean(scored)) if scored else None
+            row[f"{peer}_runs"] = len(scored)
         rows.append(row)
     return rows
 
 
-def print_tables(rows, timing, threads: int, permutations: int) -> None:
+def goals(rows, timing) -> dict[str, bool]:
+    """Issue #18's goals, each measured (False = not met, reported as measured)."""
+    out = {}
+    for r in rows:
+        if r["kind"] == "far":
+            out[f"false alarms in bounds: {r['scenario']} n={r['n']}"] = FAR_BOUNDS[0] <= r["ours"] <= FAR_BOUNDS[1]
+            continue
+        label = f"{r['scenario']} n={r['n']}"
+        out[f"{label}: >= best single member ({r['best_member']})"] = r["ours"] >= r["best_member_rate"]
+        if r["alibi"] is not None:
+            out[f"{label}: >= MMDDrift"] = r["ours"] >= r["alibi"]
+        for (prefix, n), goal in GOALS.items():
+            if r["scenario"].startswith(prefix) and r["n"] == n:
+                out[f"{label}: >= {goal}"] = r["ours"] >= goal
+    if 200 in timing:
+        out[f"cost at n=200 within {COST_LIMIT}x of today's"] = timing[200]["full"] <= COST_LIMIT * timing[200]["today"]
+    return out
+
+
+def print_tables(rows, timing, threads: int, permutations: int, our_permutations: int) -> None:
     def fmt(v: float | None) -> str:
         return "   -  " if v is None else f"{v:6.1%}"
 
-    header = f"{'':68s} {'n':>5s} {'runs':>5s}  {'ours':>6s} {'MMD':>6s}  {'runs':>5s} {'alibi':>6s} {'evid.':>6s}"
-    print(f"\nRate of drift alarms at alpha {ALPHA} (ours = MMD + descriptors, min-P; MMD = our MMD alone;"
-          f" alibi = MMDDrift pytorch; evid. = Evidently default embedding drift), {permutations} permutations")
-    print(header)
-    for kind, title in (("far", "False alarms (same distribution: should be ~5%)"), ("power", "Detection power")):
+    print(f"\nRate of drift alarms at alpha {ALPHA}; ours {our_permutations} permutations, alibi {permutations}."
+          " new = this check (95% Wilson CI);"
+          " today = the check before #18; best member = the family's best single test alone; MMD = our MMD at the"
+          " median bandwidth alone; alibi = MMDDrift (pytorch); evid. = Evidently default embedding drift")
+    print(f"{'':66s} {'n':>4s} {'runs':>4s} {'new':>6s} {'95% CI':>13s} {'today':>6s} {'best member':>22s}"
+          f" {'MMD':>6s} {'runs':>4s} {'alibi':>6s} {'runs':>4s} {'evid.':>6s}")
+    for kind, title in (("far", "False alarms (no drift: should be ~5%)"), ("power", "Detection power")):
         print(title)
         for r in (r for r in rows if r["kind"] == kind):
-            print(f"  {r['scenario'][:66]:66s} {str(r['n']):>5s} {r['runs']:5d}  {fmt(r['ours'])} "
-                  f"{fmt(r['ours_mmd_only'])}  {r['peer_runs']:5d} {fmt(r['alibi'])} {fmt(r['evidently'])}")
+            low, high = r["ours_ci"]
+            best = f"{r['best_member'][:14]} {r['best_member_rate']:6.1%}"
+            print(f"  {r['scenario'][:64]:64s} {str(r['n']):>4s} {r['runs']:4d} {fmt(r['ours'])} "
+                  f"[{low:5.1%},{high:6.1%}] {fmt(r['today'])} {best:>22s} {fmt(r['mmd'])} "
+                  f"{r['alibi_runs']:4d} {fmt(r['alibi'])} {r['evidently_runs']:4d} {fmt(r['evidently'])}")
     if timing:
-        print(f"\nWall clock per test, {permutations} permutations each, {threads} thread(s)")
-        columns = ("ours full", "ours MMD", "alibi", "alibi/full", "alibi/MMD")
-        print(f"  {'n per side':>10s} " + " ".join(f"{c:>10s}" for c in columns))
+        print(f"\nWall clock of one check from precomputed windows, {permutations} permutations, {threads} thread(s)")
+        print(f"  {'n per side':>10s} {'new':>10s} {'today':>10s} {'new/today':>10s} {'alibi':>10s} {'alibi/new':>10s}")
         for n, t in timing.items():
             alibi = t.get("alibi")
-            ratios = f"{alibi / t['full']:9.1f}x {alibi / t['mmd']:9.1f}x" if alibi else f"{'-':>10s} {'-':>10s}"
-            print(f"  {n:>10d} {t['full']:9.3f}s {t['mmd']:9.3f}s {alibi or float('nan'):9.3f}s {ratios}")
+            print(f"  {n:>10d} {t['full']:9.3f}s {t['today']:9.3f}s {t['full'] / t['today']:9.2f}x "
+                  f"{alibi or float('nan'):9.3f}s {(alibi / t['full'] if alibi else float('nan')):9.1f}x")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[50, 100, 200], help="records per side")
-    parser.add_argument("--splits", type=int, default=300, help="same-distribution splits per size")
-    parser.add_argument("--reps", type=int, default=100, help="repetitions per scenario and size")
-    parser.add_argument("--peer-splits", type=int, default=100, help="of those, scored by the peers too")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[30, 50, 100, 200], help="false alarms: per side")
+    parser.add_argument("--splits", type=int, default=200, help="same-distribution splits per size (and paired null)")
+    parser.add_argument("--reps", type=int, default=100, help="repetitions per power scenario and size")
+    parser.add_argument("--peer-splits", type=int, default=50, help="of those, scored by the peers too")
     parser.add_argument("--peer-reps", type=int, default=50, help="of those, scored by the peers too")
+    parser.add_argument("--evidently-runs", type=int, default=25,
+                        help="of the peers' runs per group, Evidently scores the first (about 2.5 s each here)")
     parser.add_argument("--permutations", type=int, default=500, help="for every permutation test, ours and Alibi's")
-    parser.add_argument("--timing-sizes", type=int, nargs="+", default=[200, 1000, 2000])
+    parser.add_argument("--our-permutations", type=int, help="ours on the window pairs (default: --permutations;"
+                        " the timing always uses --permutations)")
+    parser.add_argument("--our-splits", type=int, help="ours decides only the first N splits per size")
+    parser.add_argument("--our-reps", type=int, help="ours decides only the first N repetitions per scenario")
+    parser.add_argument("--reuse-peers", action="store_true",
+                        help="read the peers' results of an earlier start (peer_*.json in the work folder)")
+    parser.add_argument("--timing-sizes", type=int, nargs="+", default=[200, 1000])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--peer-python", default=str(REPO / ".bench-venv" / "bin" / "python"))
     parser.add_argument("--peer", choices=PEERS, help=argparse.SUPPRESS)  # internal: runs under .bench-venv
@@ -295,12 +316,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timing", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.peer:
-        run_peer(args.peer, args.work, args.permutations, args.threads, args.timing)
+        run_peer(args.peer, args.work, args.permutations, args.threads, args.timing, args.evidently_runs)
         return 0
 
     sys.path.insert(0, str(REPO))
     from threadpoolctl import threadpool_limits
 
+    from benchmarks.drift_tasks import FAR_SOURCES, make_tasks
     from driftgate.paths import state_dir
 
     work = state_dir() / "bench_drift"
@@ -308,15 +330,19 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     print("Embedding (cached in state_dir) ...", flush=True)
     sources = load_sources()
-    tasks = make_tasks([r["prompt_set"] for r in sources["prompts"]["records"]], args.sizes, args.splits, args.reps,
-                       args.peer_splits, args.peer_reps)
-    pool_emb = np.concatenate([s["emb"] for s in sources.values()])
-    pool_texts = [t for s in sources.values() for t in s["texts"]]
-    pairs = timing_pairs(len(pool_emb), args.timing_sizes)
+    tasks = make_tasks([], args.sizes, args.splits, args.reps, args.peer_splits, args.peer_reps)
+    # The timing windows draw answers from every output source, as a live window mixes them.
+    pool = [(name, row) for name in FAR_SOURCES if name != "prompts" for row in range(len(sources[name]["texts"]))]
+    pairs = timing_pairs(len(pool), args.timing_sizes)
     for name, source in sources.items():
         np.save(work / f"emb_{name}.npy", source["emb"])
-    np.save(work / "emb_pool.npy", pool_emb)
-    (work / "tasks.json").write_text(json.dumps(tasks))
+    np.save(work / "emb_pool.npy", np.stack([sources[name]["emb"][row] for name, row in pool]))
+    if not args.reuse_peers:  # a reused peer run read this file already: same seeds give the same tasks
+        (work / "tasks.json").write_text(json.dumps(tasks))
+    elif json.loads((work / "tasks.json").read_text()) != json.loads(json.dumps(tasks)):
+        raise SystemExit("--reuse-peers: the peers scored other tasks (other --sizes/--splits/--reps)")
+    limit = {"far": args.our_splits or args.splits, "power": args.our_reps or args.reps}
+    decided = [t for t in tasks if t["rep"] < limit[t["kind"]]]
     (work / "timing.json").write_text(json.dumps({n: [x.tolist(), y.tolist()] for n, (x, y) in pairs.items()}))
 
     # The peers score the windows in parallel with ours (one process each, `threads` each);
@@ -325,48 +351,56 @@ def main(argv: list[str] | None = None) -> int:
                 "--threads", str(args.threads)]
     if not Path(args.peer_python).exists():
         print(f"(no {args.peer_python}: peers skipped; benchmarks/README.md says how to create .bench-venv)")
-    procs = {peer: start_peer(peer_cmd + ["--peer", peer], work, f"peer_{peer}", args.threads)
-             for peer in PEERS if Path(args.peer_python).exists()}
-    print(f"Running {len(tasks)} window pairs (ours{', peers in parallel' if procs else ''}) ...", flush=True)
+    limits = {"alibi": max(args.peer_splits, args.peer_reps), "evidently": args.evidently_runs}
+    procs = {peer: start_peer(peer_cmd + ["--peer", peer, "--evidently-runs", str(limits[peer])], work,
+                              f"peer_{peer}", args.threads)
+             for peer in PEERS if Path(args.peer_python).exists() and not args.reuse_peers}
+    print(f"Running {len(decided)} window pairs (ours{', peers in parallel' if procs else ''}) ...", flush=True)
     with threadpool_limits(limits=args.threads):
         ours_started = time.perf_counter()
-        ours = run_ours(tasks, sources, args.permutations)
+        ours = decide(decided, sources, args.our_permutations or args.permutations)
         ours_seconds = time.perf_counter() - ours_started
     peer_results = {peer: finish_peer(proc, work, f"peer_{peer}") for peer, proc in procs.items()}
+    if args.reuse_peers:  # started by hand beside this run: wait for them (an hour at most)
+        deadline = time.monotonic() + 3600
+        while time.monotonic() < deadline and not all((work / f"peer_{p}.json").exists() for p in PEERS):
+            time.sleep(10)
+        peer_results = {p: json.loads((work / f"peer_{p}.json").read_text()) for p in PEERS
+                        if (work / f"peer_{p}.json").exists()}
     peers = {p: r["results"] for p, r in peer_results.items() if r}
     peer_seconds = {p: r["seconds"] for p, r in peer_results.items() if r}
 
     print("Timing ...", flush=True)
     with threadpool_limits(limits=args.threads):
-        timing = time_ours(pool_emb, pool_texts, pairs, args.permutations)
+        timing = time_ours(sources, pool, pairs, args.permutations)
     alibi_timing = {}
-    if "alibi" in procs:
+    if "alibi" in procs or "alibi" in peer_results:
         proc = start_peer(peer_cmd + ["--peer", "alibi", "--timing"], work, "peer_alibi_timing", args.threads)
         alibi_timing = finish_peer(proc, work, "peer_alibi_timing") or {}
     for n, t in timing.items():
         t["alibi"] = alibi_timing.get(str(n))
 
-    rows = summarise(tasks, ours, peers)
-    print_tables(rows, timing, args.threads, args.permutations)
-    far = next(r for r in rows if r["kind"] == "far" and r["n"] == "all")
-    far_ok = FAR_BOUNDS[0] <= far["ours"] <= FAR_BOUNDS[1]
+    rows = summarise(decided, ours, peers)
+    print_tables(rows, timing, args.threads, args.permutations, args.our_permutations or args.permutations)
+    met = goals(rows, timing)
+    print("\nGoals (issue #18):")
+    for goal, ok in met.items():
+        print(f"  {'met    ' if ok else 'NOT MET'} {goal}")
+    far_ok = all(ok for goal, ok in met.items() if goal.startswith("false alarms"))
     seconds = time.perf_counter() - started
-    print(f"\nfalse-alarm rate over {far['runs']} splits: {far['ours']:.3f} "
-          f"({'within' if far_ok else 'OUTSIDE'} {FAR_BOUNDS}); ours {ours_seconds:.0f}s for all pairs, "
+    print(f"\nours {ours_seconds:.0f}s for {len(decided)} pairs (new and today's), "
           + ", ".join(f"{p} {s:.0f}s" for p, s in peer_seconds.items()) + f"; total {seconds:.0f}s")
     summary = {
         "benchmark": "drift",
         "alpha": ALPHA,
         "permutations": args.permutations,
+        "our_permutations": args.our_permutations or args.permutations,
         "threads": args.threads,
-        "false_alarm_rate": far["ours"],
-        "false_alarm_splits": far["runs"],
-        "false_alarm_within_bounds": far_ok,
+        "false_alarms_within_bounds": far_ok,
+        "goals": met,
         "rates": rows,
         "timing_seconds": {str(n): t for n, t in timing.items()},
-        "timing_ratio_alibi_over_ours": {
-            str(n): (t["alibi"] / t["full"] if t["alibi"] else None) for n, t in timing.items()
-        },
+        "timing_ratio_new_over_today": {str(n): t["full"] / t["today"] for n, t in timing.items()},
         "seconds": {
             "total": seconds, "ours_all_pairs": ours_seconds, **{f"{p}_all_pairs": s for p, s in peer_seconds.items()}
         },
