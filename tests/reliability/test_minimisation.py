@@ -124,7 +124,7 @@ def checked_stack():
     context = {"driftgate:min_window_samples": 10, "driftgate:min_training_records": 100000,
                "driftgate:monitored_models": [MODEL]}
     with local_stack(context=context) as stack:
-        assert ingest(stack, gsm8k_records(12, day="2026-11-20")) == 12
+        assert ingest(stack, with_users(gsm8k_records(12, day="2026-11-20"), ["erin", "frank", "gus"])) == 12
         assert stack.api("POST", f"/v1/models/{MODEL}/baseline").status == 200
         assert ingest(stack, gsm8k_records(12, start=12, day="2026-11-21")) == 12
         yield stack
@@ -158,6 +158,13 @@ def test_the_drift_check_skips_expired_texts_and_keeps_the_baselines_copy(checke
     (fresh,) = stack.fire_schedule()[0]["checks"]
     assert fresh["texts_expired"] == {"baseline": 0, "current": 0}
     assert all(r["error"] is None and r["n_baseline"] == 12 for r in fresh["drift"].values()), fresh["drift"]
+
+    # Erasure reaches the copy too: the user's lines leave it, the others' stay.
+    erin = {r["request_id"] for r in with_users(gsm8k_records(12), ["erin", "frank", "gus"])
+            if r["metadata"]["user_id"] == "erin"}
+    assert post_ok(stack, "/v1/erasures", {"user_id": "erin"})["baseline_texts_removed"] == len(erin) == 4
+    kept = [json.loads(line) for line in stores.read(stores.raw_bucket, baseline_records_key(MODEL)).splitlines()]
+    assert {r["request_id"] for r in kept} == {r["request_id"] for r in copy} - erin
 
 
 class ExpiresOnRead:
