@@ -172,7 +172,8 @@ def test_erasure_removes_one_user_everywhere_and_keeps_the_others(stack: LocalDe
     for request_id in ids[ERASED]:
         assert set(stores.item(request_id)) == {"request_id", "erased_at"}
     bob_item = stores.item(bob_first)
-    assert bob_item["user_id"] == stores.pseudonym("bob") and bob_item["feedback"]["correction"] == "Bob's better answer."
+    assert bob_item["user_id"] == stores.pseudonym("bob")
+    assert bob_item["feedback"]["correction"] == "Bob's better answer."
     assert stack.api("POST", "/v1/feedback", {"request_id": alice_first, "rating": 1}).status == 404
     # Samples (each window's, as the drift check reads them, and the frozen baseline's) lose exactly
     # the user's records: the windows hold fewer records than a sample keeps, so nothing replaces them.
