@@ -103,7 +103,8 @@ class Lookup:
 
 def drift_decisions(vectors: dict[str, Lookup], permutations: int) -> dict:
     """bench_drift's window pairs, decided on each embedder's vectors (ours: MMD + descriptors)."""
-    from benchmarks.bench_drift import make_tasks, run_ours
+    from benchmarks.bench_drift import run_ours
+    from benchmarks.drift_tasks import make_tasks
 
     decided, tasks = {}, []
     for name, lookup in vectors.items():
