@@ -5,9 +5,14 @@ One stack for the module: each test continues from the state the previous one le
 operator's week would (runs take ~1-2 minutes each on 2 cores)."""
 from __future__ import annotations
 
+import json
+from urllib.parse import quote
+
+import boto3
 import pytest
 
 from driftgate.local import local_stack
+from driftgate.local.deployment import REGION
 from driftgate.local.profile import local_training_context
 from driftgate.testing.realdata import alpaca_records, gsm8k_records, ingest
 from tests.notifications import subscribe_inbox
@@ -118,3 +123,32 @@ def test_rollback_restores_the_previous_version_and_history_shows_every_move(sta
     assert promoted.status == 200 and production(stack)["version"] == 2
     assert stack.api("POST", f"/v1/models/{MODEL}/adapters/9/promote").status == 404
     assert stack.api("GET", f"/v1/models/{MODEL}/adapters").json()["history"][-1]["to_version"] == 2
+
+
+def test_an_interaction_names_the_training_sets_and_versions_that_used_it(stack) -> None:
+    """The right to explanation after three real runs: a GSM8K record that trained every version
+    is explained with each run's split, the version it registered and whether it serves now; what
+    it lists is what the runs' dataset files hold."""
+    versions = stack.api("GET", f"/v1/models/{MODEL}/adapters").json()["versions"]
+    by_run = {v["execution_arn"].rsplit(":", 1)[-1]: v["version"] for v in versions}
+    s3, bucket = boto3.client("s3", region_name=REGION), stack.find("AWS::S3::Bucket", "StorageArtifacts")
+
+    def rows(run_id: str, split: str) -> set[str]:
+        body = s3.get_object(Bucket=bucket, Key=f"datasets/{MODEL}/{run_id}/{split}/{split}.jsonl")["Body"].read()
+        return {json.loads(line)["id"] for line in body.decode().splitlines() if line}
+
+    files = {run: {split: rows(run, split) for split in ("train", "eval")} for run in by_run}
+    request_id = next(rid for rid in sorted(files[min(by_run, key=by_run.get)]["train"])
+                      if rid.startswith("gsm8k") and all(rid in f["train"] for f in files.values()))
+    response = stack.api("GET", f"/v1/interactions/{quote(request_id, safe='')}/explanation")
+    assert response.status == 200, response.body
+    body = response.json()
+    assert body["quality"]["breakdown"]["formula"] == "answer" and body["quality"]["matches_stored"]
+    listed = {use["run_id"]: use for use in body["training"]}
+    assert set(listed) == set(by_run)  # three runs, three registered versions
+    for run_id, use in listed.items():
+        assert use["version"] == by_run[run_id] and "train" in use["splits"]
+        assert use["in_production"] == (use["version"] == production(stack)["version"])
+    assert [use["version"] for use in body["training"]] == [1, 2, 3]
+    assert "adapter version 2 (gate: promote, in production now)" in body["summary"]
+    assert "adapter version 3 (gate: reject)" in body["summary"]
