@@ -107,9 +107,6 @@ class Settings:
     canary_max_hours = Variable("CANARY_MAX_HOURS", float, 168.0)
     # The share of units (users, sessions) the staging adapter serves while its canary runs.
     canary_share = Variable("CANARY_SHARE", float, 0.1)
-    # The Secrets Manager secret (ARN) whose value keys the HMAC of end-user ids
-    # (functions/interactions/pseudonyms.py); only the API function is given it.
-    user_id_key_secret = Variable("USER_ID_KEY_SECRET", str)
     # When the scheduled check starts a retrain (functions/monitor/policy.py): "threshold" (a breach),
     # "periodic" (every RETRAIN_EVERY_DAYS, whatever the drift) or "both".
     retrain_policy = Variable("RETRAIN_POLICY", str, "threshold")
@@ -117,6 +114,9 @@ class Settings:
     # The share of a training set that PrepareDataset fills with replayed baseline records
     # (functions/dataset/replay.py); the stack sets 0 unless warm start is on.
     replay_fraction = Variable("REPLAY_FRACTION", float, 0.2)
+    # The Secrets Manager secret (ARN) whose value keys the HMAC of end-user ids
+    # (functions/interactions/pseudonyms.py); only the API function is given it.
+    user_id_key_secret = Variable("USER_ID_KEY_SECRET", str)
 
     @classmethod
     def variables(cls) -> dict[str, Variable[Any]]:

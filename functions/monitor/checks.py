@@ -35,8 +35,8 @@ from functions.drift.report import Field
 from functions.interactions import shards
 from functions.interactions.sample import stored_sample
 from functions.monitor.baseline_vectors import StoredBaseline
-from functions.monitor.sample_texts import baseline_texts, window_texts
 from functions.monitor.policy import retrain_decision
+from functions.monitor.sample_texts import baseline_texts, window_texts
 from functions.monitor.trigger import start_retrain
 
 FIELDS = ("prompt", "output")  # a plain literal: tests/infra/test_monitoring.py reads it
@@ -53,10 +53,10 @@ class CheckResult(BaseModel):
     n: int = 0
     decay: dict[str, Any] | None = None
     drift: dict[str, dict[str, Any]] = {}
-    # Sampled records whose raw text had expired (raw_text_retention_days), left out of the comparison.
-    texts_expired: dict[Literal["baseline", "current"], int] = {}
     # ΔM split into the prompt mix moving and quality falling within a topic (the prompt report's).
     decay_decomposition: dict[str, Any] | None = None
+    # Sampled records whose raw text had expired (raw_text_retention_days), left out of the comparison.
+    texts_expired: dict[Literal["baseline", "current"], int] = {}
     reasons: list[str] = []
     execution_arn: str | None = None
     policy: Literal["threshold", "periodic"] | None = None  # the retrain policy that started (or asked for) a run
