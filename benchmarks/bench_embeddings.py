@@ -9,10 +9,10 @@ Prints, then ends with one JSON line:
   float-activation graph) and longer (int8 activations). Threshold (issue #14): 0.99 for every text.
 - **throughput**, texts per CPU-second at one thread each (one core), ONNX and torch on the same
   random texts in alternating rounds, best round each; their ratio (threshold: 2x).
-- **drift decisions**: ``bench_drift``'s 1,800 window pairs (900 same-distribution splits, 900
-  drifted) decided on ONNX vectors and on torch vectors: each row's alarm rate both ways, the
-  pairs whose decision differs, and whether every row's difference is within its binomial error
-  (1.96 standard errors of a difference of two rates over the row's runs).
+- **drift decisions**: ``bench_drift``'s 1,900 window pairs at its sizes (1,200 same-distribution
+  splits and paired nulls, 700 drifted) decided on ONNX vectors and on torch vectors: each row's
+  alarm rate both ways, the pairs whose decision differs, and whether every row's difference is
+  within its binomial error (1.96 standard errors of a difference of two rates over the row's runs).
 - **cold start** in fresh processes (best of 3): importing the drift check's handler module, then
   its first embed (model load included); the same for sentence-transformers on torch.
 - **size**, unzipped: the drift check's code asset and its three layers, bundled here as

@@ -182,6 +182,7 @@ def _drift(data: dict[str, Any]) -> Html:
              pvalue(d["report"].get("p_value")), d["report"].get("alpha"), num(d["report"].get("statistic"), 4),
              num(d["report"].get("centroid_distance"), 4),
              f"{d['report'].get('n_baseline', '—')} / {d['report'].get('n_current', '—')}",
+             ", ".join(d["report"].get("members_moved") or []) or "—",
              ", ".join(d["report"].get("descriptors_moved") or []) or "—", d["report"].get("method"))
             for d in reversed(checks)]
     # Per field: the latest check that found drift (what moved), else the latest check.
@@ -198,7 +199,7 @@ def _drift(data: dict[str, Any]) -> Html:
                 "Prompts are circles, outputs squares.", "No data yet."),
         tag("details", tag("summary", f"All {len(checks)} drift checks, newest first"),
             table(["window (UTC)", "field", "verdict", "p", "alpha", "MMD²", "centroid dist.", "n base / cur",
-                   "descriptors moved", "method"], rows, numeric=(3, 4, 5, 6, 7), class_="compact")),
+                   "members moved", "descriptors moved", "method"], rows, numeric=(3, 4, 5, 6, 7), class_="compact")),
         tag("h3", "Topic clusters that moved"),
         tag("p", "For each field, the most recent check that found drift (or the latest check): how the share of "
                  "each baseline topic cluster changed, with example texts.", class_="note"),

@@ -66,6 +66,16 @@ def test_moved_clusters_show_real_example_texts(sample_data, sample_html) -> Non
     assert sample_html.count('<svg class="bars"') >= 8
 
 
+def test_drift_table_names_the_members_and_the_descriptors_that_moved(sample_html) -> None:
+    section = re.search(r'<section aria-labelledby="drift">.*?</section>', sample_html, re.S).group(0)
+    header = re.search(r"<thead>.*?</thead>", section, re.S).group(0)
+    assert header.index("members moved") < header.index("descriptors moved")
+    rows = re.findall(r"<tr><td>.*?</tr>", section, re.S)
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in rows]
+    moved = [(c[-3], c[-2]) for c in cells]  # members, descriptors: an output drift moved both
+    assert ("mmd, chars", "chars") in moved and ("mmd", "—") in moved and ("—", "—") in moved
+
+
 def test_untrusted_texts_are_escaped(state) -> None:
     attack = '<script>alert("x")</script>'
     model = "m<b>"
