@@ -215,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--our-splits", type=int, help="ours decides only the first N splits per size")
     parser.add_argument("--our-reps", type=int, help="ours decides only the first N repetitions per scenario")
     parser.add_argument("--reuse-peers", action="store_true",
-                        help="read the peers' results of an earlier start (peer_*.json in the work folder)")
+                        help="read the peers' results and Alibi's timing of an earlier start (peer_*.json in the"
+                        " work folder)")
     parser.add_argument("--timing-sizes", type=int, nargs="+", default=[200, 1000])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--peer-python", default=str(REPO / ".bench-venv" / "bin" / "python"))
@@ -282,7 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     with threadpool_limits(limits=args.threads):
         timing = time_ours(sources, pool, pairs, args.permutations)
     alibi_timing = {}
-    if "alibi" in procs or "alibi" in peer_results:
+    reused_timing = work / "peer_alibi_timing.json"
+    if args.reuse_peers and reused_timing.exists():  # Alibi timed these very pairs (seeded) before
+        alibi_timing = json.loads(reused_timing.read_text())
+    elif "alibi" in procs or "alibi" in peer_results:
         proc = start_peer(peer_cmd + ["--peer", "alibi", "--timing"], work, "peer_alibi_timing", args.threads)
         alibi_timing = finish_peer(proc, work, "peer_alibi_timing") or {}
     for n, t in timing.items():

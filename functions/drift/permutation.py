@@ -86,15 +86,18 @@ def paired_masks(
     return masks
 
 
-def combined_pvalue(stats: np.ndarray) -> float:
-    """p-value of the whole family: the harmonic mean of the members' p-values, ranked among the
-    same labellings' harmonic means (a nonparametric combination, Pesarin 2001): exact whatever
-    the correlation between members.
+def combined_pvalue(stats: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """p-value of the whole family: the (weighted) harmonic mean of the members' p-values, ranked
+    among the same labellings' harmonic means (a nonparametric combination, Pesarin 2001): exact
+    whatever the correlation between members and whatever the weights, since the weights do not
+    depend on the labels.
 
     Unlike min-P, whose correction grows with every member, several moderately small p-values
-    add up, while a member that cannot see the shift only adds ~1/p ≈ 2 to a sum that a sharp
-    member (p = 1/(B+1)) dominates.
+    add up, while a member that cannot see the shift only adds ~w/p ≈ 2w to a sum that a sharp
+    member (p = 1/(B+1)) dominates. ``weights`` (one per member, default 1) let a few members
+    that must not be diluted (the kernels, against ten prompt descriptors) count more.
     """
     pvalues = upper_tail_pvalues(stats)
-    combined = (1.0 / pvalues).sum(axis=0)
+    w = np.ones(len(pvalues)) if weights is None else np.asarray(weights, dtype=np.float64)
+    combined = w @ (1.0 / pvalues)
     return float((combined >= combined[0] * (1 - 1e-12)).mean())

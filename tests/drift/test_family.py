@@ -77,6 +77,16 @@ def test_combined_pvalue_is_the_rank_of_the_observed_harmonic_sum():
     assert combined_pvalue(stats) <= 0.05
 
 
+def test_weighted_combination_is_the_rank_of_the_observed_weighted_harmonic_sum():
+    stats = np.random.default_rng(7).normal(size=(4, 200))
+    stats[0, 0] = 2.2  # a moderately sharp member among three blind ones
+    weights = np.array([2.0, 1.0, 1.0, 1.0])
+    combined = weights @ (1 / upper_tail_pvalues(stats))
+    assert combined_pvalue(stats, weights) == pytest.approx((combined >= combined[0]).mean())
+    assert combined_pvalue(stats, np.ones(4)) == combined_pvalue(stats)
+    assert combined_pvalue(stats, weights) < combined_pvalue(stats)  # its weight keeps it from dilution
+
+
 def test_combined_false_alarm_rate_is_alpha_and_one_sharp_member_still_decides():
     """Exchangeable labellings, 12 members, 3 of them copies: alarms at 0.05 about 5% of the time.
     One informative member among 11 blind ones: the harmonic combination keeps as much of its
