@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-USAGE_ERROR = 2
+from driftgate.commands import fail
 
 
 def _print_report(report: Any, console: Any) -> None:
@@ -52,13 +52,11 @@ def cost(
     """Price the stack: per 1M interactions, per retrain and per month at a given traffic, with the
     throughput of each stage, from measured durations and a dated AWS price table."""
     from rich.console import Console
-    from rich.markup import escape
 
     from driftgate.cost.estimate import estimate
     from driftgate.cost.files import CostInputError
     from driftgate.cost.model import Traffic
 
-    err = Console(stderr=True)
     try:
         traffic = Traffic(interactions_per_day=interactions_per_day, retrains_per_month=retrains_per_month,
                           models=models, checks_per_day=checks_per_day, spot=not on_demand,
@@ -66,8 +64,7 @@ def cost(
                           horizon_months=horizon_months)
         report = estimate(traffic, region=region, prices=prices, measurements=measurements)
     except CostInputError as error:
-        err.print(f"[red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(USAGE_ERROR) from None
+        raise fail(error) from None
     if as_json:
         print(report.model_dump_json())
     else:

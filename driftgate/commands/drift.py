@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-USAGE_ERROR = 2
+from driftgate.commands import fail
 
 
 class FieldChoice(StrEnum):
@@ -138,8 +138,7 @@ def drift(
             split = decompose_records(*windows, embedder, seed=seed)
         report = report.model_copy(update={"decay_decomposition": split})
     except (InputError, DriftInputError) as error:
-        err.print(f"[red]error:[/] {error}", highlight=False, soft_wrap=True)
-        raise typer.Exit(USAGE_ERROR) from None
+        raise fail(error) from None
     if as_json:
         print(report.model_dump_json())
     else:

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-USAGE_ERROR = 2
+from driftgate.commands import USAGE_ERROR, fail
 
 
 class UsageError(Exception):
@@ -65,16 +65,12 @@ def report(
     """Write one self-contained HTML report (inline SVG charts, no external assets, no JS): quality
     over time, drift p-values and moved topic clusters, every pipeline run, the gate's comparison,
     registry versions and the production alias history."""
-    from rich.console import Console
-    from rich.markup import escape
-
     from driftgate.cost.estimate import estimate
     from driftgate.cost.files import CostInputError
     from driftgate.cost.model import Traffic
     from driftgate.report import write_report
     from driftgate.report.cost import attach_cost
 
-    err = Console(stderr=True)
     try:
         if out.exists() and not out.is_dir():
             raise UsageError(f"--out: {out} is a file, not a folder")
@@ -92,8 +88,7 @@ def report(
             snapshot = attach_cost(snapshot, estimate(Traffic(cost_per_day, cost_retrains)))
         path = write_report(snapshot, out)
     except (UsageError, CostInputError, RuntimeError, OSError) as error:
-        err.print(f"[red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(USAGE_ERROR if isinstance(error, UsageError | CostInputError) else 1) from None
+        raise fail(error, USAGE_ERROR if isinstance(error, UsageError | CostInputError) else 1) from None
     print(path)
 
 
