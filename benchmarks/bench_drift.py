@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.bench_drift            # prints tables, last line is JSON
 
-Ours: ``functions.drift.family_test`` (the decision ``compare_windows`` reports: MMDAgg, the
+Ours: ``functions.drift.family_test`` (the decision ``compare_windows`` reports: MMD, the local excess, the
 linear discriminant and the descriptors on shared labellings, harmonic-mean combined; paired
 labellings where the windows share prompts), beside today's check before issue #18
 (``drift_legacy``: MMD + lengths/quality/flags, min-P), each member of the new family alone (the

@@ -43,21 +43,6 @@ def rbf_kernel(d2: np.ndarray, bandwidth: float) -> np.ndarray:
     return np.exp(-d2 / (2.0 * bandwidth**2))
 
 
-def mmdagg_for_masks(
-    d2: np.ndarray, masks: np.ndarray, factors: tuple[float, ...]
-) -> tuple[list[float], np.ndarray]:
-    """MMD² per labelling at each bandwidth ``factor * median_heuristic`` (MMDAgg's grid).
-
-    Every bandwidth derives from the pooled sample, so all of them are label-free and one set
-    of masks calibrates them together (Schrab et al., JMLR 2023): a shift concentrated in a small
-    region (10 math questions among 100 prompts) shows at a narrow kernel, a broad one at wide.
-    Returns the bandwidths and a ``(len(factors), n_masks)`` array.
-    """
-    median = median_heuristic(d2)
-    bandwidths = [median * f for f in factors]
-    return bandwidths, np.stack([mmd2_for_masks(rbf_kernel(d2, b), masks) for b in bandwidths])
-
-
 def mmd2_for_masks(kernel: np.ndarray, masks: np.ndarray) -> np.ndarray:
     """Unbiased MMD² of the split given by each row of ``masks`` (True = x) over ``kernel``."""
     n_x = int(masks[0].sum())

@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, computed_field
 
 Field = Literal["prompt", "output"]
-TestKind = Literal["mmd-rbf", "hotelling", "ks", "rate-gap"]
+TestKind = Literal["mmd-rbf", "local-excess", "hotelling", "ks", "rate-gap"]
 
 
 class TestResult(BaseModel):
@@ -15,7 +15,7 @@ class TestResult(BaseModel):
     model_config = ConfigDict(frozen=True)
     __test__ = False  # not a pytest class, despite the name
 
-    name: str  # "mmd", "mmd:0.25x", "discriminant", "chars", "headings", "quality", "flag:refusal", ...
+    name: str  # "mmd", "local", "discriminant", "chars", "headings", "quality", "flag:refusal", ...
     test: TestKind
     statistic: float
     p_value: float  # this test alone (permutation)
@@ -149,13 +149,13 @@ class DriftReport(BaseModel):
     @computed_field  # type: ignore[prop-decorator]  # as above
     @property
     def members_moved(self) -> list[str]:
-        """Every member (MMD bandwidths, discriminant, descriptors) whose family-wise adjusted
+        """Every member (MMD, local excess, discriminant, descriptors) whose family-wise adjusted
         p-value is at most alpha, most significant first."""
         moved = [t for t in self.tests if t.moved]
         return [t.name for t in sorted(moved, key=lambda t: (t.p_adjusted, -t.statistic))]
 
     def _descriptor_names(self) -> set[str]:
-        return {t.name for t in self.tests if t.test not in ("mmd-rbf", "hotelling")}
+        return {t.name for t in self.tests if t.test not in ("mmd-rbf", "local-excess", "hotelling")}
 
 
 class QualityDecay(BaseModel):
