@@ -44,6 +44,7 @@ import boto3
 
 from benchmarks.bench_ingest_keys import _size
 from benchmarks.cost_meter import Meter, function_name
+from driftgate import job_process
 from driftgate.cost.measure import DEFAULT_MEASUREMENTS
 from driftgate.demo import MATH_N, MODEL, build_streams, production_answers
 from driftgate.local import LocalDeployment, local_stack
@@ -125,6 +126,8 @@ def run(out: Path) -> dict[str, Any]:
     from finetune.base_model import baseline_records, build_tiny_base
 
     base = build_tiny_base(tiny_base_cache(), baseline_records(data_dir()))
+    # A new interpreter per SageMaker job, as a container starts one: its imports are billed too.
+    os.environ[job_process.MODE_VARIABLE] = "fresh"
     context = local_training_context(base, **{"driftgate:monitored_models": [MODEL], "driftgate:rollout": "direct"})
     evaluation = context["driftgate:evaluation_hyperparameters"]
     streams = build_streams(production_answers(base, max_new_tokens=int(evaluation["max_new_tokens"]),

@@ -3,7 +3,8 @@
 moto's Step Functions interpreter forwards ``sagemaker:createTrainingJob.sync`` to moto's
 SageMaker, which records the job but runs nothing and does not wait. Here that call runs the
 job's entry point (the ``sagemaker_program`` hyperparameter, e.g. ``finetune/train.py``) as a
-local process with SageMaker's container contract — channels downloaded from (moto) S3 into
+local process (``driftgate.job_process``: forked from an interpreter that has imported the training
+libraries) with SageMaker's container contract — channels downloaded from (moto) S3 into
 ``input/data/<channel>``, ``hyperparameters.json``, ``SM_*`` variables — then uploads
 ``SM_MODEL_DIR`` as ``<S3OutputPath>/<job>/output/model.tar.gz`` like SageMaker does, and returns
 ``DescribeTrainingJob`` as ``.sync`` would. A failed process is a failed job: the task fails with
@@ -15,8 +16,6 @@ import io
 import json
 import logging
 import signal
-import subprocess
-import sys
 import tarfile
 import tempfile
 from collections.abc import Callable
@@ -31,12 +30,20 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
     state_task_service_unsupported as unsupported,
 )
 
-from driftgate import heap
+from driftgate import heap, job_process
 from driftgate.local.dispatch import environment_snapshot
 from driftgate.local.iam import Identities
 from driftgate.paths import REPO_ROOT
 
 JOB_TIMEOUT_S = 1800
+# The job processes' fork server starts with these (job_process.start): the Hugging Face
+# libraries read the offline switches at import, glibc its malloc settings at start-up (a
+# caller's own malloc setting wins, as for a job).
+SERVER_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **heap.ENVIRONMENT}
+
+
+def _job_server_environment() -> dict[str, str]:
+    return {**SERVER_ENVIRONMENT, **environment_snapshot(), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 _Unsupported = unsupported.StateTaskServiceUnsupported
 _original_sync_resolver = _Unsupported._build_sync_resolver
 _original_assert_pattern = _Unsupported._assert_integration_pattern_is_supported
@@ -94,16 +101,23 @@ def run_training_job(request: dict[str, Any], region: str, extra_env: dict[str, 
         (base / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hyperparameters))
         for directory in ("model", "output/data", "checkpoints"):
             (base / directory).mkdir(parents=True, exist_ok=True)
-        process = subprocess.Popen([sys.executable, str(REPO_ROOT / program)], cwd=REPO_ROOT, env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        logs = Path(workdir) / "logs"
+        logs.mkdir()
+        process = job_process.start(REPO_ROOT / program, env, REPO_ROOT, logs / "stdout", logs / "stderr",
+                                    server_env=_job_server_environment())
         if crash and crash(program):
             process.kill()
-        stdout, stderr = process.communicate(timeout=JOB_TIMEOUT_S)
-        if process.returncode < 0:
-            return False, f"AlgorithmError: {program} was killed by {signal.Signals(-process.returncode).name}"
-        if process.returncode != 0:
-            tail = (stderr or stdout).strip().splitlines()[-3:]
-            return False, f"AlgorithmError: {program} exited with {process.returncode}: {' | '.join(tail)}"
+        returncode = process.wait(JOB_TIMEOUT_S)
+        if returncode is None:
+            process.kill()
+            return False, f"AlgorithmError: {program} ran past {JOB_TIMEOUT_S} s and was stopped"
+        if returncode < 0:
+            return False, f"AlgorithmError: {program} was killed by {signal.Signals(-returncode).name}"
+        if returncode != 0:
+            output = (logs / "stderr").read_text(errors="replace").strip() or (logs / "stdout").read_text(
+                errors="replace").strip()
+            tail = output.splitlines()[-3:]
+            return False, f"AlgorithmError: {program} exited with {returncode}: {' | '.join(tail)}"
         archive = io.BytesIO()
         with tarfile.open(fileobj=archive, mode="w:gz") as tar:
             for path in sorted((base / "model").rglob("*")):
