@@ -154,6 +154,8 @@ def _server(env: Mapping[str, str] | None) -> _Client:
 
 def serve(requests: int = 0, answers: int = 1) -> None:
     """Preload, then fork one child per request until the requests end."""
+    if sys.path and sys.path[0] in ("", os.getcwd()):  # `-m` put the client's directory first; a job
+        sys.path.pop(0)  # run as `python PROGRAM` would not have it
     for name in PRELOAD:
         try:
             importlib.import_module(name)
