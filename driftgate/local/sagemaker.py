@@ -36,14 +36,15 @@ from driftgate.local.iam import Identities
 from driftgate.paths import REPO_ROOT
 
 JOB_TIMEOUT_S = 1800
-# The job processes' fork server starts with these (job_process.start): the Hugging Face
-# libraries read the offline switches at import, glibc its malloc settings at start-up (a
-# caller's own malloc setting wins, as for a job).
-SERVER_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **heap.ENVIRONMENT}
+OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 
-def _job_server_environment() -> dict[str, str]:
-    return {**SERVER_ENVIRONMENT, **environment_snapshot(), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+def _base_environment() -> dict[str, str]:
+    """What every job process (and the fork server the jobs start from) sees: this process's
+    environment over glibc's heap setting (a caller's own wins), never a hub download."""
+    return {**heap.ENVIRONMENT, **environment_snapshot(), **OFFLINE}
+
+
 _Unsupported = unsupported.StateTaskServiceUnsupported
 _original_sync_resolver = _Unsupported._build_sync_resolver
 _original_assert_pattern = _Unsupported._assert_integration_pattern_is_supported
@@ -89,10 +90,10 @@ def run_training_job(request: dict[str, Any], region: str, extra_env: dict[str, 
         return False, "HyperParameters.sagemaker_program is not set"
     with tempfile.TemporaryDirectory(prefix="driftgate-sm-") as workdir:
         base = Path(workdir) / "opt_ml"
-        env = {**heap.ENVIRONMENT, **environment_snapshot(), **(extra_env or {}),
+        server_env = _base_environment()
+        env = {**server_env, **(extra_env or {}), **OFFLINE,
                "SM_BASE_DIR": str(base), "PYTHONPATH": str(REPO_ROOT),
-               "SM_MODEL_DIR": str(base / "model"), "SM_OUTPUT_DATA_DIR": str(base / "output" / "data"),
-               "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+               "SM_MODEL_DIR": str(base / "model"), "SM_OUTPUT_DATA_DIR": str(base / "output" / "data")}
         for channel in request.get("InputDataConfig", []):
             path = base / "input" / "data" / channel["ChannelName"]
             _download_channel(s3, channel["DataSource"]["S3DataSource"]["S3Uri"], path)
@@ -104,7 +105,7 @@ def run_training_job(request: dict[str, Any], region: str, extra_env: dict[str, 
         logs = Path(workdir) / "logs"
         logs.mkdir()
         process = job_process.start(REPO_ROOT / program, env, REPO_ROOT, logs / "stdout", logs / "stderr",
-                                    server_env=_job_server_environment())
+                                    server_env=server_env)
         if crash and crash(program):
             process.kill()
         returncode = process.wait(JOB_TIMEOUT_S)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from functions.drift import local
 from functions.drift.clusters import centroid_distance, cluster_shifts
 from functions.drift.descriptors import (
     Descriptors,
@@ -33,12 +34,10 @@ from functions.drift.descriptors import (
 from functions.drift.discriminant import discriminant_features, hotelling_for_masks
 from functions.drift.divergence import effect_sizes
 from functions.drift.embedder import Embedder
-from functions.drift.local import BANDWIDTH_FACTOR as LOCAL_BANDWIDTH
-from functions.drift.local import local_excess_for_masks
 from functions.drift.mmd import median_heuristic, mmd2_for_masks, rbf_kernel, squared_distances
 from functions.drift.pairing import match_pairs, prompt_key
 from functions.drift.permutation import combined_pvalue, minp_adjust, paired_masks, permutation_masks
-from functions.drift.report import DriftReport, Field, TestKind, TestResult
+from functions.drift.report import DESCRIPTOR_KINDS, DriftReport, Field, TestKind, TestResult
 
 METHOD = "mmd+local+hotelling+descriptors-perm-hmp"
 MIN_SAMPLES = 10  # per window (and shared prompts for the paired test): below this nothing says anything
@@ -48,6 +47,7 @@ MIN_SAMPLES = 10  # per window (and shared prompts for the paired test): below t
 # (seeds [9000, ...], 100 per row, docs/drift.md): 10% GSM8K at n = 100 0.73 (the local excess
 # alone 0.80, the previous family 0.41), style at n = 30 0.93, two strong models 1.00.
 VIEW_WEIGHTS: dict[str, float] = {"mmd-rbf": 2.0, "local-excess": 3.0, "hotelling": 1.0, "descriptors": 3.0}
+# (the "descriptors" weight is shared by every member of a kind in report.DESCRIPTOR_KINDS)
 
 
 class DriftInputError(ValueError):
@@ -120,7 +120,7 @@ def _members(
     kinds: list[TestKind] = ["mmd-rbf", "local-excess"]
     stats = [
         mmd2_for_masks(rbf_kernel(d2, bandwidth), masks),
-        local_excess_for_masks(rbf_kernel(d2, LOCAL_BANDWIDTH * bandwidth), masks),
+        local.local_excess_for_masks(rbf_kernel(d2, local.BANDWIDTH_FACTOR * bandwidth), masks),
     ]
     varying = {k: v for k, v in descriptors.items() if not np.all(v == v[0])}  # constant: nothing can move
     names.append("discriminant")
@@ -136,9 +136,9 @@ def _members(
 
 def view_weights(kinds: Sequence[TestKind]) -> np.ndarray:
     """Each member's weight in the combination: its view's, the descriptors' split among them."""
-    n_descriptors = sum(kind not in VIEW_WEIGHTS for kind in kinds)
+    n_descriptors = sum(kind in DESCRIPTOR_KINDS for kind in kinds)
     share = VIEW_WEIGHTS["descriptors"] / max(n_descriptors, 1)
-    return np.array([VIEW_WEIGHTS.get(kind, share) for kind in kinds])
+    return np.array([share if kind in DESCRIPTOR_KINDS else VIEW_WEIGHTS[kind] for kind in kinds])
 
 
 @dataclasses.dataclass(frozen=True)

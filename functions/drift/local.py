@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from functions.drift.mmd import MASK_CHUNK
+
 # Tuning windows (seeds [9000, ...], 100 per row): 10% GSM8K among AlpacaEval prompts at n = 100,
 # alone, 0.80 at 0.25x the median bandwidth, 0.75-0.79 at 0.35x, 0.66-0.67 at 0.5x; a top share of
 # 5% or 10% of the window 0.80, 20% 0.70. The narrow MMD² it replaced: 0.54.
 BANDWIDTH_FACTOR = 0.25
 TOP_SHARE = 0.1
-_MASK_CHUNK = 128  # labellings per matrix product, as in mmd.py
 
 
 def _top_mean(scores: np.ndarray, eligible: np.ndarray, k: int) -> np.ndarray:
@@ -44,8 +45,8 @@ def local_excess_for_masks(kernel: np.ndarray, masks: np.ndarray, top_share: flo
     total = weights.sum(axis=1)
     spread = np.sqrt((weights**2).sum(axis=1))
     out = np.empty(masks.shape[0])
-    for start in range(0, masks.shape[0], _MASK_CHUNK):
-        x = masks[start : start + _MASK_CHUNK]
+    for start in range(0, masks.shape[0], MASK_CHUNK):
+        x = masks[start : start + MASK_CHUNK]
         to_current = total - x.astype(np.float64) @ weights  # weight to the current window's texts
         share = np.where(x, n_y, n_y - 1) / (n - 1)  # the current window's share of i's others
         expected_sd = np.sqrt(share * (1.0 - share)) * spread

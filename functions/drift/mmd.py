@@ -13,7 +13,7 @@ import numpy as np
 from functions.drift.permutation import permutation_masks, upper_tail_pvalues
 
 # Rows of masks per matrix product: bounds the (chunk, n) temporaries for large windows.
-_MASK_CHUNK = 128
+MASK_CHUNK = 128
 
 
 def squared_distances(z: np.ndarray) -> np.ndarray:
@@ -51,8 +51,8 @@ def mmd2_for_masks(kernel: np.ndarray, masks: np.ndarray) -> np.ndarray:
     total = row_sums.sum()
     diagonal = np.diag(kernel)
     out = np.empty(masks.shape[0])
-    for start in range(0, masks.shape[0], _MASK_CHUNK):
-        a = masks[start : start + _MASK_CHUNK].astype(kernel.dtype)
+    for start in range(0, masks.shape[0], MASK_CHUNK):
+        a = masks[start : start + MASK_CHUNK].astype(kernel.dtype)
         k_xx = np.einsum("pi,pi->p", a @ kernel, a)  # a^T K a
         k_xy = a @ row_sums - k_xx  # a^T K (1 - a)
         k_yy = total - k_xx - 2.0 * k_xy

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, computed_field
 
 Field = Literal["prompt", "output"]
 TestKind = Literal["mmd-rbf", "local-excess", "hotelling", "ks", "rate-gap"]
+DESCRIPTOR_KINDS: tuple[TestKind, ...] = ("ks", "rate-gap")  # the rest test the embeddings
 
 
 class TestResult(BaseModel):
@@ -155,7 +156,7 @@ class DriftReport(BaseModel):
         return [t.name for t in sorted(moved, key=lambda t: (t.p_adjusted, -t.statistic))]
 
     def _descriptor_names(self) -> set[str]:
-        return {t.name for t in self.tests if t.test not in ("mmd-rbf", "local-excess", "hotelling")}
+        return {t.name for t in self.tests if t.test in DESCRIPTOR_KINDS}
 
 
 class QualityDecay(BaseModel):

@@ -74,7 +74,9 @@ def test_jobs_run_side_by_side_and_each_reports_its_own_status(tmp_path, mode) -
     assert [job.wait(60) for job in jobs] == [0, 4, 7]
 
 
-def test_an_unknown_mode_is_refused(tmp_path, monkeypatch) -> None:
+def test_jobs_fork_by_default_and_an_unknown_mode_is_refused(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv(job_process.MODE_VARIABLE, raising=False)
+    assert job_process.preloaded()  # what the local stack's jobs get unless told otherwise
     monkeypatch.setenv(job_process.MODE_VARIABLE, "threads")
     with pytest.raises(ValueError, match="'preloaded' or 'fresh'"):
         job_process.start(tmp_path / "job.py", {}, tmp_path, tmp_path / "out", tmp_path / "err")
