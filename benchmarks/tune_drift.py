@@ -61,8 +61,8 @@ def tuning_tasks(reps: int) -> list[dict]:
 
 # --grid: every combination of these weights (a candidate by name), ranked by the worst power row's
 # shortfall below its best member alone.
-GRID = {"mmd-rbf": (0.5, 1, 2), "local-excess": (3, 6, 10, 16), "hotelling": (0.5, 1), "descriptors": (0.5, 1, 2, 3),
-        "lexical@0.6": (0, 1, 2)}
+GRID = {"mmd-rbf": (0.5, 1, 2), "local-excess": (10, 20, 40, 60), "hotelling": (0.5, 1, 2),
+        "descriptors": (5, 10, 20, 40), "lexical@0.6": (0, 1, 2)}
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -115,9 +115,11 @@ def _cache_one(task: dict) -> dict:
     names, kinds, stats, _ = detector._members(pooled, {k: np.concatenate([desc_b[k], desc_c[k]]) for k in desc_b},
                                                masks)
     extra = candidates(pooled, base.texts + cur.texts, masks)
-    return dict(kind=task["kind"], scenario=task["scenario"], n=task["n"], names=names + list(extra),
-                kinds=kinds + ["candidate"] * len(extra),
-                pvalues=upper_tail_pvalues(np.stack(stats + list(extra.values()))).astype(np.float32))
+    every = np.stack(stats + list(extra.values()))
+    kinds = kinds + ["candidate"] * len(extra)  # a candidate is weighed by its rank
+    return dict(kind=task["kind"], scenario=task["scenario"], n=task["n"], names=names + list(extra), kinds=kinds,
+                pvalues=upper_tail_pvalues(every).astype(np.float32),
+                log_pvalues=detector.member_log_pvalues(kinds, every, len(base), len(cur)))
 
 
 def build_cache(path: Path, reps: int, workers: int) -> list[dict]:
@@ -131,15 +133,14 @@ def build_cache(path: Path, reps: int, workers: int) -> list[dict]:
 
 def combined_alarm(entry: dict, weights: dict[str, float]) -> bool:
     """The family's decision under ``weights`` (by kind, "descriptors" shared; a candidate by name)."""
+    from functions.drift.permutation import harmonic_pvalue
     from functions.drift.report import DESCRIPTOR_KINDS
 
     n_desc = sum(kind in DESCRIPTOR_KINDS for kind in entry["kinds"])
     w = np.array([weights.get("descriptors", 0.0) / n_desc if kind in DESCRIPTOR_KINDS
                   else weights.get(name if kind == "candidate" else kind, 0.0)
                   for name, kind in zip(entry["names"], entry["kinds"], strict=True)])
-    keep = w > 0
-    combined = w[keep] @ (1.0 / entry["pvalues"][keep].astype(np.float64))
-    return (combined >= combined[0] * (1 - 1e-12)).mean() <= ALPHA
+    return harmonic_pvalue(entry["log_pvalues"], w) <= ALPHA
 
 
 def table(cached: list[dict], weights: dict[str, float]) -> list[dict]:
@@ -190,8 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     from driftgate.paths import state_dir
 
     path = state_dir() / f"tune_drift_{args.reps}.pkl"
-    cached = pickle.loads(path.read_bytes()) if path.exists() and not args.rebuild else build_cache(
-        path, args.reps, args.workers)
+    cached = pickle.loads(path.read_bytes()) if path.exists() and not args.rebuild else []
+    if not cached or "log_pvalues" not in cached[0]:  # none yet, or from before the analytic KS scale
+        cached = build_cache(path, args.reps, args.workers)
     if args.grid:
         ranked = grid(cached)
         count = int(np.prod([len(v) for v in GRID.values()]))

@@ -6,9 +6,11 @@ narrow one (``local``: a cluster of texts only one window has), a ridge Hotellin
 linear discriminant) on embeddings and descriptors together, KS on each continuous descriptor
 (lengths, markdown structure, sentence length, lexical diversity, digits, quality), the rate gap
 on each flag. The decision is one permutation test of the members' weighted harmonic mean
-(``permutation.combined_pvalue``, weights ``VIEW_WEIGHTS``), so it stays exact at ``alpha``;
-every member's ``p_adjusted`` is family-wise (min-P), and ``moved`` names the members that are
-significant on their own after that correction.
+(``permutation.harmonic_pvalue``, weights ``VIEW_WEIGHTS``), so it stays exact at ``alpha``. A
+member's p-value in that mean is its permutation rank, except for KS, whose analytic tail
+(``kolmogorov``) keeps counting beyond the 1/(B+1) a rank stops at (``member_log_pvalues``).
+Every member's ``p_adjusted`` is family-wise (min-P over the ranks), and ``moved`` names the
+members that are significant on their own after that correction.
 
 When the windows share prompts (an output field, at least ``MIN_SAMPLES`` prompts by hash in
 both), the relabellings swap the two answers of each shared prompt instead of drawing freely
@@ -22,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from functions.drift import local
+from functions.drift import kolmogorov, local
 from functions.drift.clusters import centroid_distance, cluster_shifts
 from functions.drift.descriptors import (
     Descriptors,
@@ -36,17 +38,26 @@ from functions.drift.divergence import effect_sizes
 from functions.drift.embedder import Embedder
 from functions.drift.mmd import median_heuristic, mmd2_for_masks, rbf_kernel, squared_distances
 from functions.drift.pairing import match_pairs, prompt_key
-from functions.drift.permutation import combined_pvalue, minp_adjust, paired_masks, permutation_masks
+from functions.drift.permutation import (
+    harmonic_pvalue,
+    minp_adjust,
+    paired_masks,
+    permutation_masks,
+    upper_tail_pvalues,
+)
 from functions.drift.report import DESCRIPTOR_KINDS, DriftReport, Field, TestKind, TestResult
 
 METHOD = "mmd+local+hotelling+descriptors-perm-hmp"
 MIN_SAMPLES = 10  # per window (and shared prompts for the paired test): below this nothing says anything
 # Each view's weight in the harmonic combination; the descriptors share theirs equally, however
 # many a field has (a prompt window has ten that a new topic leaves alone, an output window up to
-# twenty), so adding a descriptor never dilutes the embedding members. Chosen on tuning windows
-# (seeds [9000, ...], 100 per row, docs/drift.md): 10% GSM8K at n = 100 0.73 (the local excess
-# alone 0.80, the previous family 0.41), style at n = 30 0.93, two strong models 1.00.
-VIEW_WEIGHTS: dict[str, float] = {"mmd-rbf": 2.0, "local-excess": 3.0, "hotelling": 1.0, "descriptors": 3.0}
+# twenty), so adding a descriptor never dilutes the embedding members. The local excess carries
+# most of it: it alone sees a small new topic, while a style shift moves several descriptors by
+# far more than their analytic (KS) p-values need to outweigh it. Chosen on tuning windows (seeds
+# [9000, ...], 100 per row, benchmarks/tune_drift.py, docs/drift.md): 10% GSM8K at n = 100 0.80
+# (the local excess alone 0.85; the weights before, on ranks, 0.68), style at n = 30 0.99, two
+# strong models 1.00.
+VIEW_WEIGHTS: dict[str, float] = {"mmd-rbf": 0.5, "local-excess": 40.0, "hotelling": 1.0, "descriptors": 20.0}
 # (the "descriptors" weight is shared by every member of a kind in report.DESCRIPTOR_KINDS)
 
 
@@ -141,6 +152,16 @@ def view_weights(kinds: Sequence[TestKind]) -> np.ndarray:
     return np.array([share if kind in DESCRIPTOR_KINDS else VIEW_WEIGHTS[kind] for kind in kinds])
 
 
+def member_log_pvalues(kinds: Sequence[TestKind], stats: np.ndarray, n_x: int, n_y: int) -> np.ndarray:
+    """Each member's log p-value for every labelling (``stats``: members x labellings), the scale
+    the combination weighs: the permutation rank, or for KS the Kolmogorov tail (see module doc)."""
+    log_p = np.log(upper_tail_pvalues(stats))
+    for row, kind in enumerate(kinds):
+        if kind == "ks":
+            log_p[row] = kolmogorov.ks_log_pvalues(stats[row], n_x, n_y)
+    return log_p
+
+
 @dataclasses.dataclass(frozen=True)
 class FamilyTest:
     """The decision and its members, without the explanation (clusters) that a report adds."""
@@ -179,7 +200,7 @@ def family_test(
         for name, kind, stat, p, p_adj in zip(names, kinds, stats, raw, adjusted, strict=True)
     ]
     return FamilyTest(
-        p_value=combined_pvalue(family, view_weights(kinds)),
+        p_value=harmonic_pvalue(member_log_pvalues(kinds, family, len(baseline), len(current)), view_weights(kinds)),
         tests=tests,
         statistic=float(stats[names.index("mmd")][0]),
         bandwidth=bandwidth,

@@ -97,7 +97,17 @@ def combined_pvalue(stats: np.ndarray, weights: np.ndarray | None = None) -> flo
     member (p = 1/(B+1)) dominates. ``weights`` (one per member, default 1) let a few members
     that must not be diluted (the kernels, against ten prompt descriptors) count more.
     """
-    pvalues = upper_tail_pvalues(stats)
-    w = np.ones(len(pvalues)) if weights is None else np.asarray(weights, dtype=np.float64)
-    combined = w @ (1.0 / pvalues)
-    return float((combined >= combined[0] * (1 - 1e-12)).mean())
+    return harmonic_pvalue(np.log(upper_tail_pvalues(stats)), weights)
+
+
+def harmonic_pvalue(log_pvalues: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """``combined_pvalue`` over members' p-values given per labelling (``(members, B + 1)``, log,
+    column 0 observed) on any scale that is a fixed function of each member's statistic: the rank
+    of the observed weighted sum of 1/p among the labellings' sums, so exact whatever the scale.
+    Summed in log space: an analytic p-value far below 1e-300 must still count."""
+    log_p = np.asarray(log_pvalues, dtype=np.float64)
+    w = np.ones(len(log_p)) if weights is None else np.asarray(weights, dtype=np.float64)
+    terms = np.log(w[w > 0])[:, None] - log_p[w > 0]
+    top = terms.max(axis=0)
+    log_sum = top + np.log(np.exp(terms - top).sum(axis=0))
+    return float((log_sum >= log_sum[0] - 1e-12).mean())

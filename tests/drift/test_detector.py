@@ -66,7 +66,7 @@ def test_ten_percent_gsm8k_prompts_among_alpacaeval_ones_are_caught_and_named(em
     """Issue #18's intrusion: 90 AlpacaEval prompts and 10 GSM8K questions against 100 other
     AlpacaEval prompts, 20 draws at 199 labellings. The median-bandwidth MMD² alone catches few
     (the benchmark: about 3 in 10); the family catches most, and the local excess is the member it
-    names (measured here: 14 alarms of 20, local moved family-wise in 7; MMD² alone 5)."""
+    names (measured here: 15 alarms of 20, local moved family-wise in 7; MMD² alone 5)."""
     alpaca = list(load("gpt4_1106_preview"))
     with (data_dir() / "gsm8k" / "test.jsonl").open(encoding="utf-8") as handle:
         gsm8k = [json.loads(line) for line in handle]
