@@ -172,7 +172,8 @@ def decide(tasks: list[dict], sources: dict, permutations: int) -> dict[int, dic
         results[task["id"]] = dict(
             ours=family.p_value <= ALPHA, paired=family.paired,
             today=legacy_pvalue(base, cur, permutations, task["seed"]) <= ALPHA,
-            members={t.name: t.p_value <= ALPHA for t in family.tests})
+            members={t.name: t.p_value <= ALPHA for t in family.tests},
+            named=[t.name for t in family.tests if t.moved])  # what the report names (family-wise)
     return results
 
 
@@ -296,6 +297,11 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = summarise(decided, ours, peers)
     print_tables(rows, timing, args.threads, args.permutations, args.our_permutations or args.permutations)
+    print("\nWhat the report names on the family's alarms (members moved family-wise; none: the sum decided)")
+    for r in rows:
+        if r["kind"] == "power":
+            named = ", ".join(f"{m} {c}" for m, c in list(r["named_on_alarms"].items())[:5])
+            print(f"  {r['scenario'][:64]:64s} {r['n']:>4} {round(r['ours'] * r['runs']):>3} alarms: {named}")
     met = goals(rows, timing)
     print("\nGoals (issue #18):")
     for goal, ok in met.items():

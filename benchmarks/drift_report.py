@@ -3,6 +3,7 @@ the issue's goals checked, and the cost ratio."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import numpy as np
 
@@ -43,7 +44,8 @@ def summarise(tasks, ours, peers) -> list[dict]:
                    ours=hits / len(members), ours_ci=wilson(hits, len(members)),
                    today=float(np.mean([ours[t["id"]]["today"] for t in members])),
                    mmd=singles["mmd"], best_member=best, best_member_rate=singles[best],
-                   paired=float(np.mean([ours[t["id"]]["paired"] > 0 for t in members])))
+                   paired=float(np.mean([ours[t["id"]]["paired"] > 0 for t in members])),
+                   named_on_alarms=named_on_alarms([ours[t["id"]] for t in members]))
         for peer in PEERS:
             results = peers.get(peer)
             scored = [results[str(t["id"])][0] for t in peer_members if str(t["id"]) in results] if results else []
@@ -51,6 +53,16 @@ def summarise(tasks, ours, peers) -> list[dict]:
             row[f"{peer}_runs"] = len(scored)
         rows.append(row)
     return rows
+
+
+def named_on_alarms(results: list[dict]) -> dict[str, int]:
+    """How often each member is named (moved family-wise) among the family's alarms, most first;
+    "none" counts alarms that name no member (several moved a little and the sum decided)."""
+    counts: Counter[str] = Counter()
+    for r in results:
+        if r["ours"]:
+            counts.update(r.get("named") or ["none"])
+    return dict(counts.most_common())
 
 
 def goals(rows, timing) -> dict[str, bool]:

@@ -1,18 +1,19 @@
 """How the drift family's weights were chosen: every member's p-value on every labelling of the
 tuning windows, cached once, then any weighting of the views evaluated in seconds.
 
-    .venv/bin/python -m benchmarks.tune_drift                       # cache (about 80 s), then the table
-    .venv/bin/python -m benchmarks.tune_drift --weights '{"mmd-rbf": 2, "local-excess": 3, ...}'
+    .venv/bin/python -m benchmarks.tune_drift                # cache (a few minutes on 2 cores), then the table
+    .venv/bin/python -m benchmarks.tune_drift --weights '{"mmd-rbf": 0.5, "local-excess": 40, ...}'
     .venv/bin/python -m benchmarks.tune_drift --grid    # every weighting of GRID: the smallest shortfalls
 
 The tuning windows are bench_drift's scenarios drawn from other seeds (``[9000, ...]``) plus a
 strong-to-weak swap (gpt4_1106_preview vs alpaca-7b at n = 30 and 50), so the benchmark's
 figures are measured on windows the weights never saw. For each row the table gives the family's
 alarm rate under the weights and the best member alone (its own permutation p-value at alpha):
-the bar of issue #18. Candidate members (``CANDIDATES``) are cached beside the family's and can be
-given a weight by name: the local excess at other bandwidths, and on a lexical view (hashed word
-and word-pair TF-IDF vectors), which issue #18's third round tried and did not adopt
-(docs/drift.md).
+the bar of issue #18. The family's decision is scored as the detector makes it: each member on
+``detector.member_log_pvalues``'s scale (ranks; Kolmogorov's tail for KS). Candidate members
+(``candidates``) are cached beside the family's, weighed by their ranks, and can be given a weight
+by name: the local excess at other bandwidths, and on a lexical view (hashed word and word-pair
+TF-IDF vectors), which issue #18's third round tried and did not adopt (docs/drift.md).
 """
 from __future__ import annotations
 
