@@ -60,13 +60,16 @@ def _print_report(report, console) -> None:
         f"method {report.method}"
     )
     tests = Table(title="Tests (p adjusted: family-wise, min-P)")
-    for column in ("test", "kind", "baseline", "current", "statistic", "p", "p adjusted"):
+    for column in ("test", "kind", "baseline", "current", "statistic", "p", "p adjusted", "share of the sum"):
         tests.add_column(column, justify="left" if column in ("test", "kind") else "right")
     for t in report.tests:
         summaries = ["" if v is None else f"{v:.4g}" for v in (t.baseline, t.current)]
+        share = "" if t.evidence_share is None else f"{t.evidence_share:.1%}"
         tests.add_row(t.name, t.test, *summaries, f"{t.statistic:.4g}", f"{t.p_value:.4g}", f"{t.p_adjusted:.4g}",
-                      style="bold" if t.moved else None)
+                      share, style="bold" if t.moved else None)
     console.print(tests)
+    console.print(f"Moved (family-wise): {', '.join(report.members_moved) or 'none alone'}; the decision rests "
+                  f"most on: {', '.join(report.members_leading)}", highlight=False)
     clusters = Table(title="Baseline topic clusters, largest change first")
     for column in ("cluster", "baseline", "current", "delta", "examples"):
         clusters.add_column(column, justify="left" if column == "examples" else "right")

@@ -172,6 +172,14 @@ def _clusters(check: dict[str, Any]) -> Html:
                 + effects(report))
 
 
+def _moved(report: dict[str, Any]) -> str:
+    """The members that moved family-wise; on an alarm where none did alone, what the sum rests on."""
+    moved = report.get("members_moved") or []
+    if moved or not report.get("drift") or not report.get("members_leading"):
+        return ", ".join(moved) or "—"
+    return "none alone; the sum rests on " + ", ".join(report["members_leading"])
+
+
 def _drift(data: dict[str, Any]) -> Html:
     checks = data.get("drift") or []
     if not checks:
@@ -182,7 +190,7 @@ def _drift(data: dict[str, Any]) -> Html:
              pvalue(d["report"].get("p_value")), d["report"].get("alpha"), num(d["report"].get("statistic"), 4),
              num(d["report"].get("centroid_distance"), 4),
              f"{d['report'].get('n_baseline', '—')} / {d['report'].get('n_current', '—')}",
-             ", ".join(d["report"].get("members_moved") or []) or "—",
+             _moved(d["report"]),
              ", ".join(d["report"].get("descriptors_moved") or []) or "—", d["report"].get("method"))
             for d in reversed(checks)]
     # Per field: the latest check that found drift (what moved), else the latest check.

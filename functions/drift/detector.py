@@ -186,6 +186,10 @@ def family_test(
     )
     family = np.stack(stats)
     raw, adjusted = minp_adjust(family)
+    weights = view_weights(kinds)
+    log_p = member_log_pvalues(kinds, family, len(baseline), len(current))
+    evidence = weights * np.exp(-(log_p[:, 0] - log_p[:, 0].min()))  # w/p times the smallest p: no overflow
+    shares = evidence / evidence.sum()
     tests = [
         TestResult(
             name=name,
@@ -196,11 +200,12 @@ def family_test(
             baseline=summary(desc_b[name]) if name in desc_b else None,
             current=summary(desc_c[name]) if name in desc_c else None,
             moved=bool(p_adj <= alpha),
+            evidence_share=float(share),
         )
-        for name, kind, stat, p, p_adj in zip(names, kinds, stats, raw, adjusted, strict=True)
+        for name, kind, stat, p, p_adj, share in zip(names, kinds, stats, raw, adjusted, shares, strict=True)
     ]
     return FamilyTest(
-        p_value=harmonic_pvalue(member_log_pvalues(kinds, family, len(baseline), len(current)), view_weights(kinds)),
+        p_value=harmonic_pvalue(log_p, weights),
         tests=tests,
         statistic=float(stats[names.index("mmd")][0]),
         bandwidth=bandwidth,

@@ -24,6 +24,9 @@ class TestResult(BaseModel):
     baseline: float | None = None  # median, or rate for a flag; None for MMD
     current: float | None = None
     moved: bool
+    # This member's share of the observed weighted sum of 1/p that the decision ranks: what carried
+    # it, even when no member passes min-P on its own. None in reports stored before it existed.
+    evidence_share: float | None = None
 
 
 class ClusterShift(BaseModel):
@@ -154,6 +157,20 @@ class DriftReport(BaseModel):
         p-value is at most alpha, most significant first."""
         moved = [t for t in self.tests if t.moved]
         return [t.name for t in sorted(moved, key=lambda t: (t.p_adjusted, -t.statistic))]
+
+    @computed_field  # type: ignore[prop-decorator]  # as above
+    @property
+    def members_leading(self) -> list[str]:
+        """The fewest members whose evidence shares add up to more than half of the combined sum,
+        largest first: what the decision rests on, when several moved a little and none alone."""
+        shared = sorted((t for t in self.tests if t.evidence_share is not None), key=lambda t: -(t.evidence_share or 0))
+        leading, total = [], 0.0
+        for t in shared:
+            leading.append(t.name)
+            total += t.evidence_share or 0.0
+            if total > 0.5:
+                break
+        return leading
 
     def _descriptor_names(self) -> set[str]:
         return {t.name for t in self.tests if t.test in DESCRIPTOR_KINDS}

@@ -66,13 +66,14 @@ def test_ten_percent_gsm8k_prompts_among_alpacaeval_ones_are_caught_and_named(em
     """Issue #18's intrusion: 90 AlpacaEval prompts and 10 GSM8K questions against 100 other
     AlpacaEval prompts, 20 draws at 199 labellings. The median-bandwidth MMD² alone catches few
     (the benchmark: about 3 in 10); the family catches most, and the local excess is the member it
-    names (measured here: 15 alarms of 20, local moved family-wise in 7; MMD² alone 5)."""
+    names (measured here: 15 alarms of 20, local moved family-wise in 7 and carried the largest
+    share of the combined sum in 14; MMD² alone 5)."""
     alpaca = list(load("gpt4_1106_preview"))
     with (data_dir() / "gsm8k" / "test.jsonl").open(encoding="utf-8") as handle:
         gsm8k = [json.loads(line) for line in handle]
     pool_a = window_from_records(alpaca, "prompt", embedder)
     pool_g = window_from_records(gsm8k[:200], "prompt", embedder)
-    family_alarms, local_named, mmd_alarms = 0, 0, 0
+    family_alarms, local_named, mmd_alarms, local_leads = 0, 0, 0, 0
     for draw_ in range(20):
         rng = np.random.default_rng([18, draw_])
         rows, extra = rng.choice(len(alpaca), 190, replace=False), rng.choice(200, 10, replace=False)
@@ -81,9 +82,13 @@ def test_ten_percent_gsm8k_prompts_among_alpacaeval_ones_are_caught_and_named(em
         family = family_test(baseline, current, "prompt", n_permutations=199, seed=draw_)
         family_alarms += family.p_value <= 0.05
         local_named += any(t.name == "local" and t.moved for t in family.tests)
+        shares = {t.name: t.evidence_share for t in family.tests}
+        assert sum(shares.values()) == pytest.approx(1.0)
+        local_leads += family.p_value <= 0.05 and max(shares, key=shares.__getitem__) == "local"
         mmd_alarms += next(t.p_value for t in family.tests if t.name == "mmd") <= 0.05
     assert family_alarms >= 12 and local_named >= 5 and family_alarms >= mmd_alarms + 5, (
         family_alarms, local_named, mmd_alarms)
+    assert local_leads >= family_alarms - 2, (local_leads, family_alarms)  # the sum rests on it
 
 
 def _rows(window: Window, rows: np.ndarray) -> Window:

@@ -148,3 +148,21 @@ def test_combined_false_alarm_rate_is_alpha_and_one_sharp_member_still_decides()
         power["Fisher"] += (fisher >= fisher[0]).mean() <= 0.05
     assert 0.025 <= alarms / trials <= 0.08
     assert power["harmonic"] >= 0.85 * power["min-P"] and power["harmonic"] >= 2 * power["Fisher"], power
+
+
+def test_members_leading_are_the_fewest_whose_shares_pass_half():
+    from functions.drift.report import DriftReport, TestResult
+
+    def member(name: str, share: float | None) -> TestResult:
+        return TestResult(name=name, test="ks", statistic=0.1, p_value=0.2, p_adjusted=0.5, moved=False,
+                          evidence_share=share)
+
+    def report(tests: list[TestResult]) -> DriftReport:
+        return DriftReport(field="prompt", drift=True, p_value=0.01, statistic=0.0, method="m", alpha=0.05,
+                           n_baseline=10, n_current=10, n_permutations=99, seed=0, bandwidth=1.0,
+                           centroid_distance=0.0, tests=tests, clusters=[], embedder="e")
+
+    three = report([member("digits", 0.3), member("local", 0.45), member("mmd", 0.25)])
+    assert three.members_leading == ["local", "digits"] and three.members_moved == []
+    assert report([member("local", 0.7), member("mmd", 0.3)]).members_leading == ["local"]
+    assert report([member("local", None)]).members_leading == []  # stored before shares existed

@@ -172,3 +172,13 @@ def test_a_check_shows_its_effect_sizes_and_decay_split(state) -> None:
     assert f"Jensen–Shannon = {effects.cluster_js:.4f} nats" in html
     top = split.clusters[0]
     assert top.examples[0][:40].replace("'", "&#x27;").replace('"', "&quot;") in html
+
+
+def test_an_alarm_that_no_member_passes_alone_names_what_the_sum_rests_on() -> None:
+    from driftgate.report.render import _moved
+
+    assert _moved({"drift": True, "members_moved": [], "members_leading": ["local", "digits"]}) == (
+        "none alone; the sum rests on local, digits")
+    assert _moved({"drift": True, "members_moved": ["local"], "members_leading": ["local"]}) == "local"
+    assert _moved({"drift": False, "members_moved": [], "members_leading": ["mmd"]}) == "—"  # no alarm to explain
+    assert _moved({"drift": True, "members_moved": []}) == "—"  # stored before the shares existed
