@@ -1,5 +1,7 @@
 """Right to erasure: removes one end user's interactions, found by ``metadata.user_id`` through
-the interactions table's by-user index, from everywhere they are kept as text.
+the interactions table's by-user index, from everywhere they are kept as text, but for the training
+sets of past runs (``datasets/`` in the artifacts bucket), which are kept PII-scrubbed with the
+adapters they trained (README, Data minimisation); the tombstone drops the item's marks of them.
 
 Per user: the drift reports' example texts, the window and baseline samples, the stored baseline embeddings
 of each model the user used (recomputed from the scrubbed sample by the next check), the frozen golden sets
