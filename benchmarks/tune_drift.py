@@ -4,6 +4,7 @@ tuning windows, cached once, then any weighting of the views evaluated in second
     .venv/bin/python -m benchmarks.tune_drift                # cache (a few minutes on 2 cores), then the table
     .venv/bin/python -m benchmarks.tune_drift --weights '{"mmd-rbf": 0.5, "local-excess": 40, ...}'
     .venv/bin/python -m benchmarks.tune_drift --grid    # every weighting of GRID: the smallest shortfalls
+    .venv/bin/python -m benchmarks.tune_drift --grid --scale gaussian   # the same on another scale of p
 
 The tuning windows are bench_drift's scenarios drawn from other seeds (``[9000, ...]``) plus a
 strong-to-weak swap (gpt4_1106_preview vs alpaca-7b at n = 30 and 50), so the benchmark's
@@ -60,10 +61,11 @@ def tuning_tasks(reps: int) -> list[dict]:
     return tasks
 
 
-# --grid: every combination of these weights (a candidate by name), ranked by the worst power row's
-# shortfall below its best member alone.
-GRID = {"mmd-rbf": (0.5, 1, 2), "local-excess": (10, 20, 40, 60), "hotelling": (0.5, 1, 2),
-        "descriptors": (5, 10, 20, 40), "lexical@0.6": (0, 1, 2)}
+# --grid: every combination of these weights of the family's views (--lexical: and of the lexical
+# candidate), ranked by the worst power row's shortfall below its best member alone, then the total.
+GRID = {"mmd-rbf": (0.25, 0.5, 1, 2), "local-excess": (3, 10, 20, 30, 50, 100), "hotelling": (0.25, 0.5, 1, 2),
+        "descriptors": (0.5, 1, 3, 5, 10, 20)}
+LEXICAL_GRID = {"lexical@0.6": (0, 1, 2)}
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -119,7 +121,7 @@ def _cache_one(task: dict) -> dict:
     every = np.stack(stats + list(extra.values()))
     kinds = kinds + ["candidate"] * len(extra)  # a candidate is weighed by its rank
     return dict(kind=task["kind"], scenario=task["scenario"], n=task["n"], names=names + list(extra), kinds=kinds,
-                pvalues=upper_tail_pvalues(every).astype(np.float32),
+                pvalues=upper_tail_pvalues(every).astype(np.float32), stats=every.astype(np.float32),
                 log_pvalues=detector.member_log_pvalues(kinds, every, len(base), len(cur)))
 
 
@@ -167,15 +169,75 @@ def shortfall(rows: list[dict]) -> float:
     return max(r["best_member_rate"] - r["family"] for r in rows if r["kind"] == "power")
 
 
-def grid(cached: list[dict], top: int = 10) -> list[tuple[float, dict[str, float]]]:
+def total_shortfall(rows: list[dict]) -> float:
+    return sum(max(0.0, r["best_member_rate"] - r["family"]) for r in rows if r["kind"] == "power")
+
+
+def grid(cached: list[dict], space: dict[str, tuple], top: int = 10) -> list[tuple[float, float, dict[str, float]]]:
     import itertools
 
     ranked = []
-    for values in itertools.product(*GRID.values()):
-        weights = {k: float(v) for k, v in zip(GRID, values, strict=True) if v}
-        ranked.append((shortfall(table(cached, weights)), weights))
-    ranked.sort(key=lambda item: item[0])
+    for values in itertools.product(*space.values()):
+        weights = {k: float(v) for k, v in zip(space, values, strict=True) if v}
+        rows = table(cached, weights)
+        ranked.append((shortfall(rows), total_shortfall(rows), weights))
+    ranked.sort(key=lambda item: (round(item[0], 6), round(item[1], 6)))
     return ranked[:top]
+
+
+def _log_ranks(stats: np.ndarray) -> np.ndarray:
+    from functions.drift.permutation import upper_tail_pvalues
+
+    return np.log(upper_tail_pvalues(stats))
+
+
+def _gaussian(stats: np.ndarray) -> np.ndarray:
+    from scipy.special import log_ndtr
+
+    spread = stats.std(axis=1, keepdims=True)
+    z = np.divide(stats - stats.mean(axis=1, keepdims=True), spread, out=np.zeros_like(stats), where=spread > 0)
+    return log_ndtr(-z)
+
+
+def _yeo_johnson(stats: np.ndarray) -> np.ndarray:
+    from scipy.stats import yeojohnson
+
+    out = np.zeros_like(stats)
+    for row, values in enumerate(stats):
+        if values.std() > 0:
+            out[row] = yeojohnson((values - values.mean()) / values.std())[0]
+    return _gaussian(out)
+
+
+def _exp_tail(stats: np.ndarray, top: int = 50) -> np.ndarray:
+    """Ranks, and beyond each member's (top+1)-th largest value an exponential tail fitted to the
+    top values' excess (the smaller of the two)."""
+    log_rank = _log_ranks(stats)
+    for row, values in enumerate(stats):
+        threshold = np.sort(values)[::-1][top]
+        scale = (np.sort(values)[::-1][:top] - threshold).mean()
+        if scale > 0:
+            above = values > threshold
+            tail = np.log(top / values.size) - (values[above] - threshold) / scale
+            log_rank[row, above] = np.minimum(log_rank[row, above], tail)
+    return log_rank
+
+
+# --scale: how each member's p-value enters the sum. "family" is the detector's own
+# (detector.member_log_pvalues: ranks, Kolmogorov's tail for KS); the others apply to every member,
+# candidates included: what issue #18's fourth round compared (docs/drift.md).
+SCALES = {
+    "rank": _log_ranks,
+    "gaussian": _gaussian,
+    "yeo-johnson": _yeo_johnson,
+    "exp-tail": _exp_tail,
+}
+
+
+def rescale(cached: list[dict], scale: str) -> list[dict]:
+    if scale == "family":
+        return cached
+    return [dict(entry, log_pvalues=SCALES[scale](entry["stats"].astype(np.float64))) for entry in cached]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", type=json.loads, default=VIEW_WEIGHTS, help="JSON: weight per view kind")
     parser.add_argument("--grid", action="store_true", help="rank every weighting of GRID by its worst shortfall")
+    parser.add_argument("--lexical", action="store_true", help="--grid: weigh the lexical candidate too")
+    parser.add_argument("--scale", choices=["family", *SCALES], default="family",
+                        help="each member's p-value in the sum (default: the detector's)")
     parser.add_argument("--reps", type=int, default=100, help="windows per row")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rebuild", action="store_true", help="recompute the cache (after changing a member)")
@@ -193,18 +258,23 @@ def main(argv: list[str] | None = None) -> int:
 
     path = state_dir() / f"tune_drift_{args.reps}.pkl"
     cached = pickle.loads(path.read_bytes()) if path.exists() and not args.rebuild else []
-    if not cached or "log_pvalues" not in cached[0]:  # none yet, or from before the analytic KS scale
+    if not cached or "stats" not in cached[0]:  # none yet, or from before the analytic KS scale
         cached = build_cache(path, args.reps, args.workers)
+    cached = rescale(cached, args.scale)
     if args.grid:
-        ranked = grid(cached)
-        count = int(np.prod([len(v) for v in GRID.values()]))
-        print(f"{count} weightings; the smallest worst shortfalls below the best member:")
-        for gap, weights in ranked:
-            print(f"  {gap:+.2f}  {json.dumps(weights)}")
-        print(json.dumps({"benchmark": "tune_drift", "grid": [dict(shortfall=g, weights=w) for g, w in ranked]}))
+        space = {**GRID, **(LEXICAL_GRID if args.lexical else {})}
+        ranked = grid(cached, space)
+        count = int(np.prod([len(v) for v in space.values()]))
+        print(f"{count} weightings, scale {args.scale}; the smallest worst (and total) shortfalls below the best "
+              "member:")
+        for gap, total, weights in ranked:
+            print(f"  {gap:+.2f} ({total:.2f})  {json.dumps(weights)}")
+        print(json.dumps({"benchmark": "tune_drift", "scale": args.scale,
+                          "grid": [dict(shortfall=g, total=t, weights=w) for g, t, w in ranked]}))
         return 0
     rows = table(cached, args.weights)
-    print(f"weights {json.dumps(args.weights)}; {args.reps} tuning windows a row, alarms at alpha {ALPHA}")
+    print(f"weights {json.dumps(args.weights)}, scale {args.scale}; {args.reps} tuning windows a row, "
+          f"alarms at alpha {ALPHA}")
     for r in rows:
         short = "  <- below the best member" if r["kind"] == "power" and r["family"] < r["best_member_rate"] else ""
         print(f"  {r['scenario'][:60]:60s} n={r['n']:<4d} family {r['family']:.2f}   best member alone "
