@@ -15,7 +15,7 @@ from functions.drift.descriptors import FLAG_PREFIX, align_descriptors, descript
 from functions.drift.detector import Window
 from functions.drift.divergence import effect_sizes
 from functions.drift.mmd import median_heuristic, mmd2_for_masks, rbf_kernel, squared_distances
-from functions.drift.permutation import minp_adjust, permutation_masks
+from functions.drift.permutation import minp_adjust, permutation_masks, upper_tail_pvalues
 
 DESCRIPTORS = ("chars", "words", "lines", "quality")
 
@@ -37,7 +37,7 @@ def legacy_pvalue(baseline: Window, current: Window, n_permutations: int, seed: 
         values = np.concatenate([desc_b[name], desc_c[name]])
         if not np.all(values == values[0]):
             stats.append(descriptor_stats(values, masks)[1])
-    _, adjusted = minp_adjust(np.stack(stats))
+    _, adjusted = minp_adjust(upper_tail_pvalues(np.stack(stats)))
     if explain:
         centroid_distance(baseline.embeddings, current.embeddings)
         cluster_shifts(baseline.embeddings, current.embeddings, baseline.texts, current.texts, k=None, seed=seed)

@@ -119,10 +119,11 @@ def _cache_one(task: dict) -> dict:
                                                masks)
     extra = candidates(pooled, base.texts + cur.texts, masks)
     every = np.stack(stats + list(extra.values()))
+    ranks = upper_tail_pvalues(every)
     kinds = kinds + ["candidate"] * len(extra)  # a candidate is weighed by its rank
     return dict(kind=task["kind"], scenario=task["scenario"], n=task["n"], names=names + list(extra), kinds=kinds,
-                pvalues=upper_tail_pvalues(every).astype(np.float32), stats=every.astype(np.float32),
-                log_pvalues=detector.member_log_pvalues(kinds, every, len(base), len(cur)))
+                pvalues=ranks.astype(np.float32), stats=every.astype(np.float32),
+                log_pvalues=detector.member_log_pvalues(kinds, every, ranks, len(base), len(cur)))
 
 
 def build_cache(path: Path, reps: int, workers: int) -> list[dict]:
@@ -214,8 +215,9 @@ def _exp_tail(stats: np.ndarray, top: int = 50) -> np.ndarray:
     top values' excess (the smaller of the two)."""
     log_rank = _log_ranks(stats)
     for row, values in enumerate(stats):
-        threshold = np.sort(values)[::-1][top]
-        scale = (np.sort(values)[::-1][:top] - threshold).mean()
+        descending = np.sort(values)[::-1]
+        threshold = descending[top]
+        scale = (descending[:top] - threshold).mean()
         if scale > 0:
             above = values > threshold
             tail = np.log(top / values.size) - (values[above] - threshold) / scale

@@ -39,6 +39,7 @@ from functions.drift.embedder import Embedder
 from functions.drift.mmd import median_heuristic, mmd2_for_masks, rbf_kernel, squared_distances
 from functions.drift.pairing import match_pairs, prompt_key
 from functions.drift.permutation import (
+    evidence_shares,
     harmonic_pvalue,
     minp_adjust,
     paired_masks,
@@ -152,10 +153,13 @@ def view_weights(kinds: Sequence[TestKind]) -> np.ndarray:
     return np.array([share if kind in DESCRIPTOR_KINDS else VIEW_WEIGHTS[kind] for kind in kinds])
 
 
-def member_log_pvalues(kinds: Sequence[TestKind], stats: np.ndarray, n_x: int, n_y: int) -> np.ndarray:
-    """Each member's log p-value for every labelling (``stats``: members x labellings), the scale
-    the combination weighs: the permutation rank, or for KS the Kolmogorov tail (see module doc)."""
-    log_p = np.log(upper_tail_pvalues(stats))
+def member_log_pvalues(
+    kinds: Sequence[TestKind], stats: np.ndarray, ranks: np.ndarray, n_x: int, n_y: int
+) -> np.ndarray:
+    """Each member's log p-value for every labelling (``stats``: members x labellings; ``ranks``:
+    their ``upper_tail_pvalues``), the scale the combination weighs: the permutation rank, or for
+    KS the Kolmogorov tail (see module doc)."""
+    log_p = np.log(ranks)
     for row, kind in enumerate(kinds):
         if kind == "ks":
             log_p[row] = kolmogorov.ks_log_pvalues(stats[row], n_x, n_y)
@@ -185,11 +189,11 @@ def family_test(
         np.concatenate([baseline.embeddings, current.embeddings]), pooled_desc, masks
     )
     family = np.stack(stats)
-    raw, adjusted = minp_adjust(family)
+    ranks = upper_tail_pvalues(family)
+    raw, adjusted = minp_adjust(ranks)
     weights = view_weights(kinds)
-    log_p = member_log_pvalues(kinds, family, len(baseline), len(current))
-    evidence = weights * np.exp(-(log_p[:, 0] - log_p[:, 0].min()))  # w/p times the smallest p: no overflow
-    shares = evidence / evidence.sum()
+    log_p = member_log_pvalues(kinds, family, ranks, len(baseline), len(current))
+    shares = evidence_shares(log_p, weights)
     tests = [
         TestResult(
             name=name,

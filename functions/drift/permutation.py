@@ -41,14 +41,14 @@ def upper_tail_pvalues(stats: np.ndarray) -> np.ndarray:
     return pvalues
 
 
-def minp_adjust(stats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Raw and family-wise adjusted p-values of the observed column of ``stats``.
+def minp_adjust(pvalues: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Raw and family-wise adjusted p-values of the observed column of ``pvalues``
+    (``upper_tail_pvalues`` of the family's statistics, computed once by the caller).
 
     The adjusted p-value of test t is the share of labellings whose smallest p-value (over all
     tests) is at most test t's observed p-value (single-step min-P). The smallest adjusted
     p-value is the p-value of the combined "anything moved" decision.
     """
-    pvalues = upper_tail_pvalues(stats)
     min_p = pvalues.min(axis=0)
     raw = pvalues[:, 0]
     adjusted = (min_p[None, :] <= raw[:, None] + 1e-12).mean(axis=1)
@@ -86,28 +86,35 @@ def paired_masks(
     return masks
 
 
-def combined_pvalue(stats: np.ndarray, weights: np.ndarray | None = None) -> float:
-    """p-value of the whole family: the (weighted) harmonic mean of the members' p-values, ranked
-    among the same labellings' harmonic means (a nonparametric combination, Pesarin 2001): exact
-    whatever the correlation between members and whatever the weights, since the weights do not
-    depend on the labels.
-
-    Unlike min-P, whose correction grows with every member, several moderately small p-values
-    add up, while a member that cannot see the shift only adds ~w/p ≈ 2w to a sum that a sharp
-    member (p = 1/(B+1)) dominates. ``weights`` (one per member, default 1) let a few members
-    that must not be diluted (the kernels, against ten prompt descriptors) count more.
-    """
-    return harmonic_pvalue(np.log(upper_tail_pvalues(stats)), weights)
+def _weighted_log_terms(log_pvalues: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    """log(w / p) of each member (rows) and labelling (columns); -inf where a weight is 0."""
+    log_p = np.asarray(log_pvalues, dtype=np.float64)
+    w = np.ones(len(log_p)) if weights is None else np.asarray(weights, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return np.log(w)[:, None] - log_p
 
 
 def harmonic_pvalue(log_pvalues: np.ndarray, weights: np.ndarray | None = None) -> float:
-    """``combined_pvalue`` over members' p-values given per labelling (``(members, B + 1)``, log,
-    column 0 observed) on any scale that is a fixed function of each member's statistic: the rank
-    of the observed weighted sum of 1/p among the labellings' sums, so exact whatever the scale.
-    Summed in log space: an analytic p-value far below 1e-300 must still count."""
-    log_p = np.asarray(log_pvalues, dtype=np.float64)
-    w = np.ones(len(log_p)) if weights is None else np.asarray(weights, dtype=np.float64)
-    terms = np.log(w[w > 0])[:, None] - log_p[w > 0]
+    """p-value of the whole family: the rank of the observed weighted sum of 1/p among the same
+    labellings' sums (a weighted harmonic mean, a nonparametric combination, Pesarin 2001).
+    ``log_pvalues`` is ``(members, B + 1)``, column 0 observed, on any scale that is a fixed
+    function of each member's statistic (ranks, or an analytic tail), so exact whatever the scale,
+    the members' correlation and the weights (which do not depend on the labels).
+
+    Unlike min-P, whose correction grows with every member, several moderately small p-values
+    add up, while a member that cannot see the shift only adds ~w/p ≈ 2w to a sum that a sharp
+    member dominates. ``weights`` (one per member, default 1; 0 leaves a member out) let a few members that
+    must not be diluted (the local excess, against ten prompt descriptors) count more. Summed in
+    log space: an analytic p-value far below 1e-300 must still count.
+    """
+    terms = _weighted_log_terms(log_pvalues, weights)
     top = terms.max(axis=0)
     log_sum = top + np.log(np.exp(terms - top).sum(axis=0))
     return float((log_sum >= log_sum[0] - 1e-12).mean())
+
+
+def evidence_shares(log_pvalues: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Each member's share of the observed weighted sum of 1/p that ``harmonic_pvalue`` ranks."""
+    observed = _weighted_log_terms(log_pvalues, weights)[:, 0]
+    scaled = np.exp(observed - observed.max())  # w/p over the largest w/p: no overflow
+    return scaled / scaled.sum()

@@ -163,11 +163,11 @@ class DriftReport(BaseModel):
     def members_leading(self) -> list[str]:
         """The fewest members whose evidence shares add up to more than half of the combined sum,
         largest first: what the decision rests on, when several moved a little and none alone."""
-        shared = sorted((t for t in self.tests if t.evidence_share is not None), key=lambda t: -(t.evidence_share or 0))
+        shares = sorted(((t.evidence_share, t.name) for t in self.tests if t.evidence_share is not None), reverse=True)
         leading, total = [], 0.0
-        for t in shared:
-            leading.append(t.name)
-            total += t.evidence_share or 0.0
+        for share, name in shares:
+            leading.append(name)
+            total += share
             if total > 0.5:
                 break
         return leading

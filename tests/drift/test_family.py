@@ -11,7 +11,8 @@ from functions.drift.local import local_excess_for_masks
 from functions.drift.mmd import median_heuristic, mmd2_for_masks, rbf_kernel, squared_distances
 from functions.drift.pairing import match_pairs, prompt_key
 from functions.drift.permutation import (
-    combined_pvalue,
+    evidence_shares,
+    harmonic_pvalue,
     minp_adjust,
     paired_masks,
     permutation_masks,
@@ -108,6 +109,11 @@ def test_match_pairs_by_prompt_hash_with_repeats():
     assert match_pairs(baseline, []).shape == (0, 2)
 
 
+def combined_pvalue(stats: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """The harmonic combination on permutation ranks."""
+    return harmonic_pvalue(np.log(upper_tail_pvalues(stats)), weights)
+
+
 def test_combined_pvalue_is_the_rank_of_the_observed_harmonic_sum():
     stats = np.random.default_rng(5).normal(size=(4, 100))
     combined = (1 / upper_tail_pvalues(stats)).sum(axis=0)
@@ -144,10 +150,23 @@ def test_combined_false_alarm_rate_is_alpha_and_one_sharp_member_still_decides()
         fisher = -np.log(pvalues).sum(axis=0)
         power["alone"] += pvalues[0, 0] <= 0.05
         power["harmonic"] += combined_pvalue(shifted) <= 0.05
-        power["min-P"] += minp_adjust(shifted)[1].min() <= 0.05
+        power["min-P"] += minp_adjust(pvalues)[1].min() <= 0.05
         power["Fisher"] += (fisher >= fisher[0]).mean() <= 0.05
     assert 0.025 <= alarms / trials <= 0.08
     assert power["harmonic"] >= 0.85 * power["min-P"] and power["harmonic"] >= 2 * power["Fisher"], power
+
+
+def test_evidence_shares_are_each_members_part_of_the_observed_weighted_sum():
+    log_p = np.array([np.log([0.01, 0.5]), np.log([0.2, 0.1]), [-700.0, -1.0]])  # p = e^-700, below 1e-300
+    weights = np.array([4.0, 1.0, np.exp(-695.0)])
+    expected = np.array([400.0, 5.0, np.exp(5.0)])  # w/p
+    np.testing.assert_allclose(evidence_shares(log_p, weights), expected / expected.sum(), rtol=1e-9)
+    np.testing.assert_allclose(evidence_shares(log_p[:2]), [100 / 105, 5 / 105], rtol=1e-12)
+    np.testing.assert_allclose(evidence_shares(log_p, np.array([4.0, 1.0, 0.0])), [400 / 405, 5 / 405, 0.0])
+    family = np.log(np.random.default_rng(8).uniform(size=(3, 101)))
+    family[0, 0], family[2, 0] = np.log(0.3), np.log(1e-9)  # the third would decide, but weighs 0
+    assert harmonic_pvalue(family, np.array([1.0, 1.0, 0.0])) == harmonic_pvalue(family[:2]) > 0.05
+    assert harmonic_pvalue(family) <= 0.05
 
 
 def test_members_leading_are_the_fewest_whose_shares_pass_half():
