@@ -121,9 +121,9 @@ def _cache_one(task: dict) -> dict:
     every = np.stack(stats + list(extra.values()))
     ranks = upper_tail_pvalues(every)
     kinds = kinds + ["candidate"] * len(extra)  # a candidate is weighed by its rank
-    return dict(kind=task["kind"], scenario=task["scenario"], n=task["n"], names=names + list(extra), kinds=kinds,
-                pvalues=ranks.astype(np.float32), stats=every.astype(np.float32),
-                log_pvalues=detector.member_log_pvalues(kinds, every, ranks, len(base), len(cur)))
+    return dict(kind=task["kind"], scenario=task["scenario"], n=task["n"], n_x=len(base), n_y=len(cur),
+                names=names + list(extra), kinds=kinds, pvalues=ranks.astype(np.float32),
+                stats=every.astype(np.float32))
 
 
 def build_cache(path: Path, reps: int, workers: int) -> list[dict]:
@@ -210,24 +210,16 @@ def _yeo_johnson(stats: np.ndarray) -> np.ndarray:
     return _gaussian(out)
 
 
-def _exp_tail(stats: np.ndarray, top: int = 50) -> np.ndarray:
-    """Ranks, and beyond each member's (top+1)-th largest value an exponential tail fitted to the
-    top values' excess (the smaller of the two)."""
-    log_rank = _log_ranks(stats)
-    for row, values in enumerate(stats):
-        descending = np.sort(values)[::-1]
-        threshold = descending[top]
-        scale = (descending[:top] - threshold).mean()
-        if scale > 0:
-            above = values > threshold
-            tail = np.log(top / values.size) - (values[above] - threshold) / scale
-            log_rank[row, above] = np.minimum(log_rank[row, above], tail)
-    return log_rank
+def _exp_tail(stats: np.ndarray) -> np.ndarray:
+    from functions.drift.exceedance import tail_log_pvalues
+
+    return tail_log_pvalues(stats, _log_ranks(stats))
 
 
 # --scale: how each member's p-value enters the sum. "family" is the detector's own
-# (detector.member_log_pvalues: ranks, Kolmogorov's tail for KS); the others apply to every member,
-# candidates included: what issue #18's fourth round compared (docs/drift.md).
+# (detector.member_log_pvalues: ranks; for KS the smaller of Kolmogorov's and the exponential
+# tail); the others apply to every member, candidates included: what issue #18's fourth round
+# compared (docs/drift.md).
 SCALES = {
     "rank": _log_ranks,
     "gaussian": _gaussian,
@@ -237,9 +229,17 @@ SCALES = {
 
 
 def rescale(cached: list[dict], scale: str) -> list[dict]:
-    if scale == "family":
-        return cached
-    return [dict(entry, log_pvalues=SCALES[scale](entry["stats"].astype(np.float64))) for entry in cached]
+    """Each entry with ``log_pvalues`` on ``scale``, from the cached statistics (so a change of
+    the detector's scale needs no rebuild)."""
+    from functions.drift.detector import member_log_pvalues
+
+    def family(entry: dict) -> np.ndarray:
+        stats = entry["stats"].astype(np.float64)
+        return member_log_pvalues(entry["kinds"], stats, entry["pvalues"].astype(np.float64), entry["n_x"],
+                                  entry["n_y"])
+
+    return [dict(entry, log_pvalues=family(entry) if scale == "family" else
+                 SCALES[scale](entry["stats"].astype(np.float64))) for entry in cached]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -260,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
 
     path = state_dir() / f"tune_drift_{args.reps}.pkl"
     cached = pickle.loads(path.read_bytes()) if path.exists() and not args.rebuild else []
-    if not cached or "stats" not in cached[0]:  # none yet, or from before the analytic KS scale
+    expected = [(t["scenario"], t["n"]) for t in tuning_tasks(args.reps)]
+    if [(e["scenario"], e["n"]) for e in cached] != expected or "n_x" not in cached[0]:  # none yet, or other rows
         cached = build_cache(path, args.reps, args.workers)
     cached = rescale(cached, args.scale)
     if args.grid:

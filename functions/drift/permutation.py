@@ -97,9 +97,10 @@ def _weighted_log_terms(log_pvalues: np.ndarray, weights: np.ndarray | None) -> 
 def harmonic_pvalue(log_pvalues: np.ndarray, weights: np.ndarray | None = None) -> float:
     """p-value of the whole family: the rank of the observed weighted sum of 1/p among the same
     labellings' sums (a weighted harmonic mean, a nonparametric combination, Pesarin 2001).
-    ``log_pvalues`` is ``(members, B + 1)``, column 0 observed, on any scale that is a fixed
-    function of each member's statistic (ranks, or an analytic tail), so exact whatever the scale,
-    the members' correlation and the weights (which do not depend on the labels).
+    ``log_pvalues`` is ``(members, B + 1)``, column 0 observed, on any scale that treats every
+    labelling alike (ranks, an analytic tail, a tail fitted to the member's whole row), so exact
+    whatever the scale, the members' correlation and the weights (which do not depend on the
+    labels).
 
     Unlike min-P, whose correction grows with every member, several moderately small p-values
     add up, while a member that cannot see the shift only adds ~w/p ≈ 2w to a sum that a sharp
