@@ -216,30 +216,43 @@ def _exp_tail(stats: np.ndarray) -> np.ndarray:
     return tail_log_pvalues(stats, _log_ranks(stats))
 
 
+def _kolmogorov(entry: dict) -> np.ndarray:
+    """The fourth round's scale: ranks; Kolmogorov's tail alone for KS."""
+    from functions.drift.kolmogorov import ks_log_pvalues
+
+    log_p = np.log(entry["pvalues"].astype(np.float64))
+    for row, kind in enumerate(entry["kinds"]):
+        if kind == "ks":
+            log_p[row] = ks_log_pvalues(entry["stats"][row].astype(np.float64), entry["n_x"], entry["n_y"])
+    return log_p
+
+
+def _family(entry: dict) -> np.ndarray:
+    from functions.drift.detector import member_log_pvalues
+
+    return member_log_pvalues(entry["kinds"], entry["stats"].astype(np.float64), entry["pvalues"].astype(np.float64),
+                              entry["n_x"], entry["n_y"])
+
+
 # --scale: how each member's p-value enters the sum. "family" is the detector's own
 # (detector.member_log_pvalues: ranks; for KS the smaller of Kolmogorov's and the exponential
-# tail); the others apply to every member, candidates included: what issue #18's fourth round
-# compared (docs/drift.md).
+# tail), "kolmogorov" the fourth round's (Kolmogorov's alone for KS); the others apply to every
+# member, candidates included: what issue #18's fourth round compared (docs/drift.md).
 SCALES = {
     "rank": _log_ranks,
     "gaussian": _gaussian,
     "yeo-johnson": _yeo_johnson,
     "exp-tail": _exp_tail,
 }
+ENTRY_SCALES = {"family": _family, "kolmogorov": _kolmogorov}
 
 
 def rescale(cached: list[dict], scale: str) -> list[dict]:
     """Each entry with ``log_pvalues`` on ``scale``, from the cached statistics (so a change of
     the detector's scale needs no rebuild)."""
-    from functions.drift.detector import member_log_pvalues
-
-    def family(entry: dict) -> np.ndarray:
-        stats = entry["stats"].astype(np.float64)
-        return member_log_pvalues(entry["kinds"], stats, entry["pvalues"].astype(np.float64), entry["n_x"],
-                                  entry["n_y"])
-
-    return [dict(entry, log_pvalues=family(entry) if scale == "family" else
-                 SCALES[scale](entry["stats"].astype(np.float64))) for entry in cached]
+    if scale in ENTRY_SCALES:
+        return [dict(entry, log_pvalues=ENTRY_SCALES[scale](entry)) for entry in cached]
+    return [dict(entry, log_pvalues=SCALES[scale](entry["stats"].astype(np.float64))) for entry in cached]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -249,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", type=json.loads, default=VIEW_WEIGHTS, help="JSON: weight per view kind")
     parser.add_argument("--grid", action="store_true", help="rank every weighting of GRID by its worst shortfall")
     parser.add_argument("--lexical", action="store_true", help="--grid: weigh the lexical candidate too")
-    parser.add_argument("--scale", choices=["family", *SCALES], default="family",
+    parser.add_argument("--scale", choices=[*ENTRY_SCALES, *SCALES], default="family",
                         help="each member's p-value in the sum (default: the detector's)")
     parser.add_argument("--reps", type=int, default=100, help="windows per row")
     parser.add_argument("--workers", type=int, default=2)
