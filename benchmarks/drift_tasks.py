@@ -38,7 +38,7 @@ POWER = {
     "20% GSM8K intrusion among AlpacaEval prompts": (100, 200),
     # Not one of issue #18's rows: the data README's natural prompt drift (one prompt set's share
     # grows). selfinstruct prompts often carry an input on a second line, which the line count
-    # sees in every window; the family saw 66% of them before KS members kept a tied tail.
+    # sees in every window; the family caught 57% of them before KS members kept a tied tail.
     "30% selfinstruct among the other AlpacaEval prompt sets": (100,),
 }
 SHIFTED_SET = "selfinstruct"

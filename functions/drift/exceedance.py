@@ -4,8 +4,9 @@
 Kolmogorov's tail (``kolmogorov``) is the KS statistic's law for continuous data. On a descriptor
 with few distinct values (the line count of a prompt: mostly 1, sometimes 2) the permutation law
 of D is far narrower, so Kolmogorov's p-value is too large: 30% selfinstruct prompts, which carry
-their input on a second line, put the line count's D above every one of 500 permutations in all
-100 tuning windows, at a Kolmogorov p of 1e-3 to 7e-2. A rank cannot go below 1/(B+1) either.
+their input on a second line, put the line count's D above every one of 500 permutations in 97 of
+100 tuning windows, at a median Kolmogorov p of 5e-3 (5% to 95%: 3e-4 to 5e-2). A rank cannot go
+below 1/(B+1) either.
 This tail reads how far beyond its permutations the observed D sits. KS's D is bounded and
 sub-Gaussian, whose tail falls faster than any exponential fitted to its top values, so the fit
 overstates the p-value, as Kolmogorov's does on tied data: the smaller of the two is the better
