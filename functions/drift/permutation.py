@@ -104,9 +104,9 @@ def harmonic_pvalue(log_pvalues: np.ndarray, weights: np.ndarray | None = None) 
 
     Unlike min-P, whose correction grows with every member, several moderately small p-values
     add up, while a member that cannot see the shift only adds ~w/p ≈ 2w to a sum that a sharp
-    member dominates. ``weights`` (one per member, default 1; 0 leaves a member out) let a few members that
-    must not be diluted (the local excess, against ten prompt descriptors) count more. Summed in
-    log space: an analytic p-value far below 1e-300 must still count.
+    member dominates. ``weights`` (one per member, default 1; 0 leaves a member out) let a few
+    members that must not be diluted (the local excess, against ten prompt descriptors) count
+    more. Summed in log space: an analytic p-value far below 1e-300 must still count.
     """
     terms = _weighted_log_terms(log_pvalues, weights)
     top = terms.max(axis=0)

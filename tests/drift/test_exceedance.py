@@ -39,25 +39,30 @@ def test_a_constant_row_keeps_its_rank():
 
 def test_on_a_tied_ks_statistic_it_overstates_the_exact_tail_less_than_kolmogorov():
     """A KS statistic on a descriptor with two values (a line count of 1 or 2) is a difference of
-    two rates: its exact tail is the two-proportion test's. Kolmogorov's asymptotic tail is far
-    larger there; the fitted tail stays above the exact one (an overestimate, as its module says)
-    but much closer, in each of 30 draws."""
+    two rates: its exact tail is the two-proportion test's. Of 30 draws, those whose observed gap
+    lies beyond the fit's threshold (measured: 12) take the fitted tail instead of their rank;
+    there it stays above the exact p (an overestimate, as its module says) and closer to it than
+    Kolmogorov's asymptotic tail (measured: in all 12)."""
     n = 100
-    closer = 0
+    fitted_draws, closer = 0, 0
     for seed in range(30):
         rng = np.random.default_rng(seed)
         values = (rng.random(2 * n) < 0.15).astype(float)
         values[n:][rng.random(n) < 0.12] = 1.0  # the current window: more second lines
         masks = permutation_masks(n, n, 500, seed)
         rate_gap = np.abs((masks @ values) / n - ((~masks) @ values) / n)  # = KS D for a binary value
-        fitted = tail_log_pvalues(rate_gap[None], _log_ranks(rate_gap[None]))[0, 0]
+        log_rank = _log_ranks(rate_gap[None])
+        fitted = tail_log_pvalues(rate_gap[None], log_rank)[0, 0]
+        if fitted >= log_rank[0, 0]:
+            continue  # within the permutations: the rank itself
+        fitted_draws += 1
         pooled = values.mean()
         z = rate_gap[0] / np.sqrt(pooled * (1 - pooled) * 2 / n)
         exact = np.log(2) + scipy_stats.norm.logsf(z)  # the two-sided two-proportion z-test
         kolmogorov = np.log(scipy_stats.kstwobign.sf(np.sqrt(n / 2) * rate_gap[0]))
         assert fitted >= exact - 0.5, (seed, fitted, exact)  # overstates the p-value (0.5: the fit's noise)
         closer += abs(fitted - exact) < abs(kolmogorov - exact)
-    assert closer >= 27, closer
+    assert fitted_draws >= 10 and closer >= fitted_draws - 1, (fitted_draws, closer)
 
 
 def test_the_family_takes_the_fitted_tail_where_kolmogorov_is_too_large_on_a_tied_descriptor():
